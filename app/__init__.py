@@ -1,0 +1,56 @@
+"""Entity Onboarding: the app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, catalog, blueprints, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from app.config import config_for, default_database_uri
+
+    app.config.from_object(config_for(os.environ.get("APP_ENV")))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = default_database_uri(app.instance_path)
+
+    from app import htmx
+    from app.catalog import init_app as init_catalog
+    from app.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    htmx.init_app(app)
+    init_catalog(app)
+
+    from app import security
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+    from app.wizard import bp as wizard_bp
+
+    security.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(wizard_bp)
+
+    from app import cli, templating
+
+    cli.init_app(app)
+    templating.init_app(app)
+    return app

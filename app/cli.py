@@ -1,0 +1,88 @@
+"""Command line: `flask --app wsgi seed-demo | tenants create | users create | api-keys create`."""
+
+from __future__ import annotations
+
+import re
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ApiKey, Role, Tenant, User
+from app.seed import seed_demo
+
+tenants = click.Group("tenants", help="Manage tenants.")
+users = click.Group("users", help="Manage users.")
+api_keys = click.Group("api-keys", help="Manage API keys.")
+
+
+def _tenant(slug: str) -> Tenant:
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise click.BadParameter(f"no tenant {slug!r}", param_hint="--tenant")
+    return tenant
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo tenant and one user per role (safe to run again)."""
+    for email, password in seed_demo().items():
+        click.echo(f"{email}  password: {password}")
+
+
+@tenants.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The organisation's name.")
+def create_tenant(slug: str, name: str) -> None:
+    """Create a tenant called SLUG."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,59}", slug):
+        raise click.BadParameter("use lower-case letters, digits and hyphens", param_hint="SLUG")
+    if db.session.scalar(select(Tenant).where(Tenant.slug == slug)):
+        raise click.ClickException(f"tenant {slug!r} exists already")
+    db.session.add(Tenant(slug=slug, name=name))
+    db.session.commit()
+    click.echo(f"Created tenant {slug}")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.OWNER.value,
+              show_default=True)
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--name", default="", help="The person's name.")
+def create_user(email: str, slug: str, role: str, password: str, name: str) -> None:
+    """Create a user who signs in with EMAIL."""
+    tenant = _tenant(slug)
+    email = email.strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if db.session.scalar(select(User).where(func.lower(User.email) == email)):
+        raise click.ClickException(f"a user {email} exists already")
+    user = User(email=email, tenant=tenant, role=role, name=name)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {email} in {slug}")
+
+
+@api_keys.command("create")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+@click.option("--name", default="", help="What the key is for.")
+def create_api_key(slug: str, name: str) -> None:
+    """Create an API key; it is shown once, alone on the last line."""
+    key, secret = ApiKey.issue(_tenant(slug), name)
+    db.session.add(key)
+    db.session.commit()
+    click.echo(f"Created API key {key.prefix}… for {slug}. Store it now; it is not shown again:")
+    click.echo(secret)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(tenants)
+    app.cli.add_command(users)
+    app.cli.add_command(api_keys)

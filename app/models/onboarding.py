@@ -1,0 +1,146 @@
+"""The onboarding request, its consent steps, its timeline, and the entity it creates."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.tenant import Collective, Tenant
+from app.models.types import UTCDateTime, utcnow
+from app.models.user import User
+from app.onboarding.states import Status, StepStatus
+
+
+class OnboardingRequest(db.Model):
+    """Everything needed to identify one device and track its owner's consent."""
+
+    __tablename__ = "onboarding_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    collective_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("collectives.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    manufacturer: Mapped[str | None] = mapped_column(String(60))
+    information: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    reference: Mapped[str | None] = mapped_column(String(200), index=True)
+    return_url: Mapped[str | None] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT, index=True)
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20), default="wizard")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Wizard questions answered so far (a Draft's progress), in the order asked.
+    answered: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    tenant: Mapped[Tenant] = relationship()
+    collective: Mapped[Collective | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    steps: Mapped[list[ConsentStep]] = relationship(
+        back_populates="request", order_by="ConsentStep.position", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
+    )
+    entity: Mapped[Entity | None] = relationship(back_populates="request", uselist=False)
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status_enum.is_final
+
+    @property
+    def steps_done(self) -> int:
+        return sum(1 for step in self.steps if step.status == StepStatus.DONE)
+
+    def __repr__(self) -> str:
+        return f"<OnboardingRequest {self.id} {self.type}/{self.manufacturer} {self.status}>"
+
+
+class ConsentStep(db.Model):
+    """One thing the owner must do; its evidence is kept once given."""
+
+    __tablename__ = "consent_steps"
+    __table_args__ = (UniqueConstraint("request_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("onboarding_requests.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=StepStatus.TODO)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    actor: Mapped[str | None] = mapped_column(String(120))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(500))
+
+    request: Mapped[OnboardingRequest] = relationship(back_populates="steps")
+
+
+class Event(db.Model):
+    """One line of a request's timeline; never edited."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("onboarding_requests.id"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(120))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[OnboardingRequest] = relationship(back_populates="events")
+
+
+class EntityStatus:
+    CONNECTED = "Connected"
+    DISCONNECTED = "Disconnected"
+
+
+class Entity(db.Model):
+    """A device the platform may use; created exactly once, when its request succeeds."""
+
+    __tablename__ = "entities"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    collective_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("collectives.id"))
+    # Unique: the database itself refuses a second entity for one request.
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("onboarding_requests.id"), unique=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    manufacturer: Mapped[str] = mapped_column(String(60))
+    information: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=EntityStatus.CONNECTED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[OnboardingRequest] = relationship(back_populates="entity")
+    collective: Mapped[Collective | None] = relationship()

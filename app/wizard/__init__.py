@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("wizard", __name__, url_prefix="/onboarding")
+
+from app.wizard import routes  # noqa: E402,F401

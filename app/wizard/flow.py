@@ -1,0 +1,93 @@
+"""The wizard's questions as a plain list, and where a request should go next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import url_for
+from sqlalchemy import exists, select
+
+from app.catalog import current_catalog
+from app.extensions import db
+from app.models import Collective, OnboardingRequest
+from app.onboarding import services
+from app.onboarding.states import Status
+
+
+def _has_details(request: OnboardingRequest) -> bool:
+    manufacturer = current_catalog().manufacturer(request.type, request.manufacturer)
+    return manufacturer is None or bool(manufacturer.attributes)
+
+
+def _tenant_has_collectives(request: OnboardingRequest) -> bool:
+    return bool(
+        db.session.scalar(select(exists().where(Collective.tenant_id == request.tenant_id)))
+    )
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    endpoint: str
+    applies: Callable[[OnboardingRequest], bool] = lambda request: True
+
+
+QUESTIONS: list[Question] = [
+    Question(services.QUESTION_TYPE, "wizard.type"),
+    Question(services.QUESTION_MANUFACTURER, "wizard.manufacturer"),
+    Question(services.QUESTION_DETAILS, "wizard.details", _has_details),
+    Question(services.QUESTION_COLLECTIVE, "wizard.collective", _tenant_has_collectives),
+]
+CHECK = "check"
+
+
+def applicable(request: OnboardingRequest) -> list[Question]:
+    return [q for q in QUESTIONS if q.applies(request)]
+
+
+def next_question(request: OnboardingRequest) -> Question | None:
+    """The first question still to answer, or None when the answers can be checked."""
+    return next((q for q in applicable(request) if q.name not in request.answered), None)
+
+
+def can_visit(request: OnboardingRequest, name: str) -> bool:
+    """A Draft's question (or the check page) is open once everything before it is answered."""
+    if request.status != Status.DRAFT:
+        return False
+    for question in applicable(request):
+        if question.name == name:
+            return True
+        if question.name not in request.answered:
+            return False
+    return name == CHECK
+
+
+def previous_url(request: OnboardingRequest, name: str) -> str:
+    """Where a page's Back link goes: the question before `name`."""
+    before = None
+    for question in applicable(request):
+        if question.name == name:
+            break
+        before = question
+    if before is None:
+        return url_for("main.home")
+    return url_for(before.endpoint, request_id=request.id)
+
+
+def progress(request: OnboardingRequest, name: str) -> tuple[int, int]:
+    """(this page's number, number of pages) through the questions and the check page."""
+    names = [q.name for q in applicable(request)] + [CHECK]
+    return (names.index(name) + 1 if name in names else 1, len(names))
+
+
+def resume_url(request: OnboardingRequest) -> str:
+    """The page where this request's owner should carry on."""
+    if request.status == Status.DRAFT:
+        question = next_question(request)
+        if question is None:
+            return url_for("wizard.check", request_id=request.id)
+        return url_for(question.endpoint, request_id=request.id)
+    if request.status == Status.SUCCEEDED:
+        return url_for("wizard.done", request_id=request.id)
+    return url_for("wizard.consent", request_id=request.id)

@@ -1,0 +1,383 @@
+"""The web wizard: one URL per question, a redirect after every POST."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.catalog import Manufacturer, current_catalog
+from app.extensions import db
+from app.htmx import is_htmx, render
+from app.identifiers import IdentifierError
+from app.models import OnboardingRequest
+from app.onboarding import services
+from app.onboarding.services import Actor, InvalidAnswers, OnboardingError
+from app.onboarding.states import Status, StepStatus
+from app.onboarding.terms import terms_for
+from app.wizard import bp, flow
+from app.wizard.forms import (
+    NO_COLLECTIVE,
+    CollectiveForm,
+    ManufacturerForm,
+    PairingForm,
+    TermsForm,
+    TypeForm,
+    details_form,
+)
+
+ErrorList = list[tuple[str, str]]
+
+
+def _actor() -> Actor:
+    return Actor.user(current_user)
+
+
+def _own_request(request_id: uuid.UUID) -> OnboardingRequest:
+    """The signed-in person's request; 404 for anyone else's (another tenant's too)."""
+    onboarding = db.session.scalar(
+        select(OnboardingRequest).where(
+            OnboardingRequest.id == request_id,
+            OnboardingRequest.tenant_id == current_user.tenant_id,
+            OnboardingRequest.owner_id == current_user.id,
+        )
+    )
+    if onboarding is None:
+        abort(404)
+    return onboarding
+
+
+def _question_or_redirect(request_id: uuid.UUID, name: str) -> OnboardingRequest | Response:
+    onboarding = _own_request(request_id)
+    if onboarding.status != Status.DRAFT:
+        if request.method == "POST":
+            flash("Your answers were already sent, so they were not changed.", "info")
+        return redirect(flow.resume_url(onboarding))
+    if not flow.can_visit(onboarding, name):
+        return redirect(flow.resume_url(onboarding))
+    return onboarding
+
+
+def _after_answer(onboarding: OnboardingRequest) -> Response:
+    db.session.commit()
+    return redirect(flow.resume_url(onboarding))
+
+
+def _form_errors(form: Any) -> ErrorList:
+    return [(getattr(form, name).id, messages[0]) for name, messages in form.errors.items()
+            if messages and hasattr(form, name)]
+
+
+def _page(template: str, onboarding: OnboardingRequest | None, name: str, errors: ErrorList,
+          **context: Any) -> Response:
+    if onboarding is not None:
+        context["step_number"], context["step_count"] = flow.progress(onboarding, name)
+        context["back_url"] = flow.previous_url(onboarding, name)
+    else:
+        context["step_number"], context["step_count"] = 1, len(flow.QUESTIONS)
+        context["back_url"] = url_for("main.home")
+    return render(template, onboarding=onboarding, errors=errors,
+                  status=422 if errors else 200, **context)
+
+
+@bp.errorhandler(OnboardingError)
+def _not_allowed_now(error: OnboardingError) -> Response:
+    """A change the request's state no longer allows: say so and show where it stands."""
+    db.session.rollback()
+    flash(error.template % error.params if error.params else error.template, "info")
+    request_id = (request.view_args or {}).get("request_id")
+    return redirect(url_for("wizard.resume", request_id=request_id) if request_id
+                    else url_for("main.home"))
+
+
+# ---------------------------------------------------------------- questions
+
+
+def _type_page(form: TypeForm, onboarding: OnboardingRequest | None) -> Response:
+    catalog = current_catalog()
+    options = [(t.id, t.label, t.description) for t in catalog.types.values()]
+    return _page("wizard/type.html", onboarding, services.QUESTION_TYPE, _form_errors(form),
+                 form=form, options=options)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def start() -> Response:
+    form = TypeForm(current_catalog())
+    if form.validate_on_submit():
+        onboarding = services.start_draft(
+            current_user.tenant, current_user, form.type.data, current_catalog(), _actor()
+        )
+        return _after_answer(onboarding)
+    return _type_page(form, None)
+
+
+@bp.get("/<uuid:request_id>")
+@login_required
+def resume(request_id: uuid.UUID) -> Response:
+    return redirect(flow.resume_url(_own_request(request_id)))
+
+
+@bp.route("/<uuid:request_id>/type", methods=["GET", "POST"])
+@login_required
+def type(request_id: uuid.UUID) -> Response:  # noqa: A001 - the question is called "type"
+    onboarding = _question_or_redirect(request_id, services.QUESTION_TYPE)
+    if isinstance(onboarding, Response):
+        return onboarding
+    form = TypeForm(current_catalog(), data={"type": onboarding.type})
+    if form.validate_on_submit():
+        services.choose_type(onboarding, form.type.data, current_catalog(), _actor())
+        return _after_answer(onboarding)
+    return _type_page(form, onboarding)
+
+
+@bp.route("/<uuid:request_id>/manufacturer", methods=["GET", "POST"])
+@login_required
+def manufacturer(request_id: uuid.UUID) -> Response:
+    onboarding = _question_or_redirect(request_id, services.QUESTION_MANUFACTURER)
+    if isinstance(onboarding, Response):
+        return onboarding
+    entity_type = current_catalog().entity_type(onboarding.type)
+    assert entity_type is not None
+    names = list(entity_type.manufacturers)
+    form = ManufacturerForm(names, data={"manufacturer": onboarding.manufacturer})
+    if form.validate_on_submit():
+        services.choose_manufacturer(onboarding, form.manufacturer.data, current_catalog(),
+                                     _actor())
+        return _after_answer(onboarding)
+    query = (request.args.get("q") or "").strip()
+    shown = [n for n in names if query.casefold() in n.casefold()] if query else names
+    context = {"form": form, "entity_type": entity_type, "shown": shown, "query": query}
+    if is_htmx() and request.headers.get("HX-Target") == "manufacturer-options":
+        return render("wizard/manufacturer.html", block="options", onboarding=onboarding,
+                      **context)
+    return _page("wizard/manufacturer.html", onboarding, services.QUESTION_MANUFACTURER,
+                 _form_errors(form), **context)
+
+
+@bp.route("/<uuid:request_id>/details", methods=["GET", "POST"])
+@login_required
+def details(request_id: uuid.UUID) -> Response:
+    onboarding = _question_or_redirect(request_id, services.QUESTION_DETAILS)
+    if isinstance(onboarding, Response):
+        return onboarding
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    assert manufacturer is not None
+    form = details_form(manufacturer, data={**onboarding.information, **onboarding.properties})
+    errors: ErrorList = []
+    if form.validate_on_submit():
+        answers = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
+        try:
+            services.give_details(onboarding, answers, current_catalog(), _actor())
+        except InvalidAnswers as invalid:
+            for name, error in invalid.errors.items():
+                getattr(form, name).errors = [error.message]
+        else:
+            return _after_answer(onboarding)
+    errors = _form_errors(form)
+    return _page("wizard/details.html", onboarding, services.QUESTION_DETAILS, errors,
+                 form=form, manufacturer=manufacturer)
+
+
+@bp.route("/<uuid:request_id>/collective", methods=["GET", "POST"])
+@login_required
+def collective(request_id: uuid.UUID) -> Response:
+    onboarding = _question_or_redirect(request_id, services.QUESTION_COLLECTIVE)
+    if isinstance(onboarding, Response):
+        return onboarding
+    collectives = current_user.tenant.collectives
+    chosen = None
+    if services.QUESTION_COLLECTIVE in onboarding.answered:
+        chosen = str(onboarding.collective_id) if onboarding.collective_id else NO_COLLECTIVE
+    form = CollectiveForm([(str(c.id), c.name) for c in collectives], data={"collective": chosen})
+    if form.validate_on_submit():
+        value = form.collective.data
+        group = None if value == NO_COLLECTIVE else services.tenant_collective(
+            onboarding.tenant_id, value)
+        services.choose_collective(onboarding, group, _actor())
+        return _after_answer(onboarding)
+    options = [(str(c.id), c.name, c.kind) for c in collectives]
+    options.append((NO_COLLECTIVE, "No group", None))
+    return _page("wizard/collective.html", onboarding, services.QUESTION_COLLECTIVE,
+                 _form_errors(form), form=form, options=options)
+
+
+# ---------------------------------------------------------------- check and submit
+
+
+def _answers(onboarding: OnboardingRequest, manufacturer: Manufacturer | None) -> list[dict]:
+    """The check-answers rows: label, value, and the question to change it."""
+    catalog = current_catalog()
+    entity_type = catalog.entity_type(onboarding.type)
+    rows = [
+        {"label": "Device", "value": entity_type.label if entity_type else onboarding.type,
+         "question": "wizard.type", "change": "kind of device"},
+        {"label": "Manufacturer", "value": onboarding.manufacturer,
+         "question": "wizard.manufacturer", "change": "manufacturer"},
+    ]
+    for attribute in manufacturer.attributes if manufacturer else ():
+        value = onboarding.information.get(attribute.name, onboarding.properties.get(
+            attribute.name))
+        if attribute.choices:
+            value = next((c.label for c in attribute.choices if c.value == value), value)
+        rows.append({"label": attribute.label, "value": value or "Not given",
+                     "question": "wizard.details", "change": attribute.label.lower()})
+    if any(q.name == services.QUESTION_COLLECTIVE for q in flow.applicable(onboarding)):
+        rows.append({"label": "Group",
+                     "value": onboarding.collective.name if onboarding.collective else "No group",
+                     "question": "wizard.collective", "change": "group"})
+    return rows
+
+
+@bp.route("/<uuid:request_id>/check", methods=["GET", "POST"])
+@login_required
+def check(request_id: uuid.UUID) -> Response:
+    onboarding = _question_or_redirect(request_id, flow.CHECK)
+    if isinstance(onboarding, Response):
+        return onboarding
+    catalog = current_catalog()
+    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
+    form = TermsForm()  # only CSRF here
+    errors: ErrorList = []
+    if form.validate_on_submit():
+        try:
+            services.submit_request(onboarding, catalog, _actor())
+        except InvalidAnswers:
+            # An answer no longer passes (the rules changed): ask it again.
+            db.session.rollback()
+            onboarding.answered = [n for n in onboarding.answered
+                                   if n != services.QUESTION_DETAILS]
+            db.session.commit()
+            flash("Please check these details again.", "info")
+            return redirect(flow.resume_url(onboarding))
+        db.session.commit()
+        return redirect(url_for("wizard.consent", request_id=onboarding.id))
+    return _page("wizard/check.html", onboarding, flow.CHECK, errors, form=form,
+                 rows=_answers(onboarding, manufacturer), manufacturer=manufacturer)
+
+
+@bp.post("/<uuid:request_id>/cancel")
+@login_required
+def cancel(request_id: uuid.UUID) -> Response:
+    onboarding = _own_request(request_id)
+    form = TermsForm()
+    if form.validate_on_submit() and not onboarding.is_final:
+        services.cancel_request(onboarding, _actor(), reason="canceled by the owner")
+        db.session.commit()
+        flash("The request was canceled. Nothing was connected.", "info")
+    return redirect(url_for("main.home"))
+
+
+# ---------------------------------------------------------------- consent
+
+
+def _step_label(kind: str, manufacturer: Manufacturer | None) -> str:
+    name = manufacturer.name if manufacturer else ""
+    return {
+        "terms": "Agree to share your device's data",
+        "redirect": f"Sign in at {name} and allow access",
+        "app_consent": f"Allow access in the {name} app",
+        "pairing_code": "Enter the pairing code",
+    }.get(kind, kind)
+
+
+@bp.app_template_global()
+def step_label(kind: str, manufacturer: Manufacturer | None) -> str:
+    return _step_label(kind, manufacturer)
+
+
+@bp.get("/<uuid:request_id>/consent")
+@login_required
+def consent(request_id: uuid.UUID) -> Response:
+    onboarding = _own_request(request_id)
+    if onboarding.status == Status.DRAFT:
+        return redirect(flow.resume_url(onboarding))
+    if onboarding.status == Status.SUCCEEDED:
+        return redirect(url_for("wizard.done", request_id=onboarding.id))
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    current = services.current_step(onboarding)
+    return render("wizard/consent.html", onboarding=onboarding, manufacturer=manufacturer,
+                  current=current, cancel_form=TermsForm())
+
+
+def _step_or_redirect(request_id: uuid.UUID, position: int):
+    onboarding = _own_request(request_id)
+    step = next((s for s in onboarding.steps if s.position == position), None)
+    if step is None:
+        abort(404)
+    if step.status == StepStatus.DONE or not services.step_available(onboarding, step):
+        if request.method == "POST" and step.status == StepStatus.DONE:
+            flash("That step is already done.", "info")
+        return redirect(flow.resume_url(onboarding)), None
+    return onboarding, step
+
+
+def _evidence() -> dict[str, Any]:
+    return {
+        "ip": request.remote_addr,
+        "user_agent": (request.user_agent.string or "")[:500],
+    }
+
+
+@bp.route("/<uuid:request_id>/steps/<int:position>", methods=["GET", "POST"])
+@login_required
+def step(request_id: uuid.UUID, position: int) -> Response:
+    onboarding, consent_step = _step_or_redirect(request_id, position)
+    if isinstance(onboarding, Response):
+        return onboarding
+    catalog = current_catalog()
+    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
+    entity_type = catalog.entity_type(onboarding.type)
+    assert manufacturer is not None and entity_type is not None
+    context: dict[str, Any] = {"onboarding": onboarding, "consent_step": consent_step,
+                               "manufacturer": manufacturer, "entity_type": entity_type}
+    errors: ErrorList = []
+    if consent_step.kind == "terms":
+        terms = terms_for(onboarding.tenant.name, entity_type.label.lower(), manufacturer.name)
+        form = TermsForm(data={"version": terms.version})
+        if form.validate_on_submit():
+            if form.version.data != terms.version:
+                flash("The terms changed while you were reading them. Please read them again.",
+                      "info")
+                return redirect(request.path)
+            services.complete_step(onboarding, consent_step, _actor(), {
+                **_evidence(), "terms_version": terms.version, "terms_sha256": terms.sha256,
+            })
+            db.session.commit()
+            return redirect(flow.resume_url(onboarding))
+        context.update(form=form, terms=terms)
+    elif consent_step.kind == "pairing_code":
+        form = PairingForm()
+        assert manufacturer.pairing is not None
+        form.code.label.text = manufacturer.pairing.label
+        if form.validate_on_submit():
+            try:
+                services.enter_pairing_code(onboarding, consent_step, form.code.data or "",
+                                            manufacturer, _actor(), _evidence())
+            except IdentifierError as error:
+                db.session.commit()  # keep the failed attempt on the timeline
+                form.code.errors = [error.message]
+            else:
+                db.session.commit()
+                return redirect(flow.resume_url(onboarding))
+        errors = _form_errors(form)
+        context.update(form=form, pairing=manufacturer.pairing)
+    else:
+        context.update(form=None)
+    return render("wizard/step.html", errors=errors, status=422 if errors else 200, **context)
+
+
+@bp.get("/<uuid:request_id>/done")
+@login_required
+def done(request_id: uuid.UUID) -> Response:
+    onboarding = _own_request(request_id)
+    if onboarding.status != Status.SUCCEEDED or onboarding.entity is None:
+        return redirect(flow.resume_url(onboarding))
+    catalog = current_catalog()
+    return render("wizard/done.html", onboarding=onboarding, entity=onboarding.entity,
+                  entity_type=catalog.entity_type(onboarding.type),
+                  manufacturer=catalog.manufacturer(onboarding.type, onboarding.manufacturer))

@@ -1,0 +1,40 @@
+// Small enhancements on top of htmx; every page works without them.
+(function () {
+  "use strict";
+
+  function enhance(root) {
+    root.querySelectorAll("[data-needs-js][hidden]").forEach(function (el) {
+      el.hidden = false;
+    });
+  }
+
+  // After a step is swapped in, move focus where a keyboard or screen reader user expects it:
+  // the error summary when there is one, otherwise the new page's heading.
+  function focusNewContent(main) {
+    var target = main.querySelector("[data-error-summary]") || main.querySelector("h1");
+    if (!target) return;
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: false });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    enhance(target);
+    if (target && target.id === "main") focusNewContent(target);
+  });
+
+  // One submit per click: a double click must not send the same step twice.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.submitting === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitting = "true";
+    window.setTimeout(function () { form.dataset.submitting = "false"; }, 3000);
+  }, true);
+})();
