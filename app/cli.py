@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from app.consent import crypto
 from app.extensions import db
-from app.models import ApiKey, Role, Tenant, User
+from app.models import ApiKey, OnboardingRequest, ProviderGrant, Role, Tenant, User, utcnow
+from app.onboarding.services import expire_if_due
+from app.onboarding.states import FINAL
 from app.seed import seed_demo
 
 tenants = click.Group("tenants", help="Manage tenants.")
 users = click.Group("users", help="Manage users.")
 api_keys = click.Group("api-keys", help="Manage API keys.")
+onboarding = click.Group("onboarding", help="Onboarding requests: expiry and token keys.")
 
 
 def _tenant(slug: str) -> Tenant:
@@ -81,8 +85,36 @@ def create_api_key(slug: str, name: str) -> None:
     click.echo(secret)
 
 
+@onboarding.command("expire")
+def expire_requests() -> None:
+    """Fail every request not final after REQUEST_EXPIRES_AFTER (meant for cron)."""
+    max_age = current_app.config["REQUEST_EXPIRES_AFTER"]
+    cutoff = utcnow() - max_age
+    candidates = db.session.scalars(
+        select(OnboardingRequest).where(
+            OnboardingRequest.status.not_in([s.value for s in FINAL]),
+            OnboardingRequest.created_at < cutoff,
+        )
+    ).all()
+    expired = sum(1 for request in candidates if expire_if_due(request, max_age))
+    db.session.commit()
+    click.echo(f"Expired {expired} request(s).")
+
+
+@onboarding.command("rotate-tokens")
+def rotate_tokens() -> None:
+    """Re-encrypt stored provider tokens with the first TOKEN_ENCRYPTION_KEYS key."""
+    grants = db.session.scalars(select(ProviderGrant)).all()
+    for grant in grants:
+        grant.access_token = crypto.rotate(grant.access_token)
+        grant.refresh_token = crypto.rotate(grant.refresh_token)
+    db.session.commit()
+    click.echo(f"Re-encrypted the tokens of {len(grants)} grant(s).")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(tenants)
     app.cli.add_command(users)
     app.cli.add_command(api_keys)
+    app.cli.add_command(onboarding)

@@ -32,6 +32,9 @@ class Config:
     # A request not final after this long fails with reason "expired".
     REQUEST_EXPIRES_AFTER = timedelta(days=_int("REQUEST_EXPIRES_AFTER_DAYS", 14))
 
+    # How long a consent link sent to an owner keeps working.
+    CONSENT_LINK_MAX_AGE = timedelta(days=_int("CONSENT_LINK_MAX_AGE_DAYS", 14))
+
     MAX_CONTENT_LENGTH = 1024 * 1024
 
 

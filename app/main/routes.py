@@ -1,12 +1,20 @@
-from flask import redirect, url_for
-from flask_login import current_user
+import uuid
+
+from flask import abort, flash, redirect, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms import RadioField
+from wtforms.validators import InputRequired
 
+from app.consent import service as consent_service
 from app.extensions import db
 from app.htmx import render
 from app.main import bp
-from app.models import Entity, OnboardingRequest
+from app.models import Entity, EntityStatus, OnboardingRequest
+from app.onboarding.services import Actor
+from app.templating import device_name
 from app.onboarding.states import FINAL, Status
 from app.wizard.flow import resume_url
 
@@ -31,3 +39,40 @@ def home() -> Response:
     finished = [r for r in requests if r.status in FINAL and r.status != Status.SUCCEEDED]
     return render("main/home.html", unfinished=unfinished, finished=finished,
                   entities=entities, resume_url=resume_url)
+
+
+DISCONNECT_REASONS = [
+    ("sold", "I sold or replaced the device", None),
+    ("provider", "I want to use another service", None),
+    ("privacy", "I no longer want to share its data", None),
+    ("other", "Another reason", None),
+]
+
+
+class DisconnectForm(FlaskForm):
+    reason = RadioField("Why do you disconnect it?",
+                        choices=[(value, label) for value, label, _hint in DISCONNECT_REASONS],
+                        validators=[InputRequired("Choose why you disconnect the device.")])
+
+
+@bp.route("/devices/<uuid:entity_id>/disconnect", methods=["GET", "POST"])
+@login_required
+def disconnect(entity_id: uuid.UUID) -> Response:
+    """Offboard one of the owner's devices: revoke the consent and disconnect it."""
+    entity = db.session.scalar(select(Entity).where(
+        Entity.id == entity_id, Entity.tenant_id == current_user.tenant_id,
+        Entity.owner_id == current_user.id))
+    if entity is None:
+        abort(404)
+    if entity.status == EntityStatus.DISCONNECTED:
+        flash("This device is disconnected.", "info")
+        return redirect(url_for("main.home"))
+    form = DisconnectForm()
+    if form.validate_on_submit():
+        consent_service.offboard(entity, form.reason.data, Actor.user(current_user))
+        db.session.commit()
+        flash(f"{device_name(entity)} is disconnected. Its access was withdrawn.", "success")
+        return redirect(url_for("main.home"))
+    errors = [(form.reason.id, form.reason.errors[0])] if form.reason.errors else []
+    return render("main/disconnect.html", entity=entity, form=form, errors=errors,
+                  options=DISCONNECT_REASONS, status=422 if errors else 200)

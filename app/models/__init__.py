@@ -1,5 +1,13 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
+from app.models.api import IdempotencyRecord
+from app.models.consent import (
+    ConsentAttempt,
+    ProviderGrant,
+    SandboxApproval,
+    SandboxAuthorization,
+    SandboxToken,
+)
 from app.models.onboarding import ConsentStep, Entity, EntityStatus, Event, OnboardingRequest
 from app.models.tenant import Collective, CollectiveKind, Tenant
 from app.models.types import utcnow
@@ -9,12 +17,18 @@ __all__ = [
     "ApiKey",
     "Collective",
     "CollectiveKind",
+    "ConsentAttempt",
     "ConsentStep",
     "Entity",
     "EntityStatus",
     "Event",
+    "IdempotencyRecord",
     "OnboardingRequest",
+    "ProviderGrant",
     "Role",
+    "SandboxApproval",
+    "SandboxAuthorization",
+    "SandboxToken",
     "Tenant",
     "User",
     "utcnow",

@@ -10,11 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from app.catalog import Catalog, Manufacturer
+from app.catalog import Attribute, Catalog, Manufacturer
 from app.extensions import db
 from app.identifiers import IdentifierError, N_
 from app.models import (
@@ -28,7 +30,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.onboarding.states import Status, StepStatus, check_transition
+from app.onboarding.states import FailureReason, Status, StepStatus, check_transition
 
 # Wizard questions, in the order they are asked (the answered list holds these names).
 QUESTION_TYPE = "type"
@@ -71,8 +73,13 @@ class Actor:
     def api_key(cls, key_id: int) -> Actor:
         return cls(f"api-key:{key_id}")
 
+    @classmethod
+    def provider(cls, name: str) -> Actor:
+        return cls(f"provider:{name}")
+
 
 SYSTEM = Actor("system")
+OWNER_LINK = Actor("owner-link")  # the owner, through a signed consent link
 
 
 def record_event(request: OnboardingRequest, kind: str, actor: Actor, **data: Any) -> Event:
@@ -270,7 +277,30 @@ def current_step(request: OnboardingRequest) -> ConsentStep | None:
 
 
 def step_available(request: OnboardingRequest, step: ConsentStep) -> bool:
-    return request.status == Status.PENDING and current_step(request) is step
+    """Whether the owner can act on `step` now: steps are taken in order, while not final."""
+    return (
+        request.status in (Status.PENDING, Status.IN_PROGRESS)
+        and current_step(request) is step
+    )
+
+
+def start_step(request: OnboardingRequest, step: ConsentStep, actor: Actor) -> None:
+    """The owner went to the provider (redirect) or the provider's app was asked."""
+    if not step_available(request, step):
+        raise OnboardingError(N_("This step cannot be taken now."))
+    now = utcnow()
+    step.status = StepStatus.WAITING
+    step.attempts += 1
+    step.started_at = now
+    step.failure_reason = None
+    _touch(request)
+    record_event(request, "step_started", actor, position=step.position, step=step.kind)
+
+
+def begin_connecting(request: OnboardingRequest, actor: Actor) -> None:
+    """Consent is given; we are connecting to the device (Pending -> InProgress)."""
+    if request.status == Status.PENDING:
+        _set_status(request, Status.IN_PROGRESS, actor)
 
 
 def complete_step(
@@ -285,8 +315,9 @@ def complete_step(
     if not step_available(request, step):
         raise OnboardingError(N_("This step cannot be taken now."))
     now = utcnow()
+    if step.status != StepStatus.WAITING:
+        step.attempts += 1
     step.status = StepStatus.DONE
-    step.attempts += 1
     step.actor = actor.label
     step.evidence = {**evidence, "at": now.isoformat()}
     step.started_at = step.started_at or now
@@ -296,20 +327,26 @@ def complete_step(
     record_event(request, "step_done", actor, position=step.position, step=step.kind)
     if current_step(request) is None:
         finish_request(request, actor)
+    elif request.status == Status.IN_PROGRESS:
+        _set_status(request, Status.PENDING, actor)
 
 
 def fail_step_attempt(
     request: OnboardingRequest, step: ConsentStep, actor: Actor, reason: str
 ) -> None:
-    """An attempt at `step` did not work (wrong code, denied); the owner may try again."""
+    """An attempt at `step` did not work (wrong code, denied, device not on the account,
+    provider error). The request waits for the owner again, who may retry."""
     if not step_available(request, step):
         raise OnboardingError(N_("This step cannot be taken now."))
+    if step.status != StepStatus.WAITING:
+        step.attempts += 1
     step.status = StepStatus.FAILED
-    step.attempts += 1
     step.failure_reason = reason
     _touch(request)
     record_event(request, "step_failed", actor, position=step.position, step=step.kind,
                  reason=reason)
+    if request.status == Status.IN_PROGRESS:
+        _set_status(request, Status.PENDING, actor)
 
 
 def enter_pairing_code(
@@ -336,7 +373,7 @@ def enter_pairing_code(
 
 def finish_request(request: OnboardingRequest, actor: Actor) -> Entity:
     """All consent is given: connect, and create the request's one Entity."""
-    _set_status(request, Status.IN_PROGRESS, actor)
+    begin_connecting(request, actor)
     entity = Entity(
         id=uuid.uuid4(),
         tenant_id=request.tenant_id,
@@ -362,3 +399,212 @@ def cancel_request(request: OnboardingRequest, actor: Actor, reason: str | None 
     _set_status(request, Status.CANCELED, actor, reason=None)
     if reason:
         record_event(request, "cancel_reason", actor, reason=reason)
+
+
+def correct_information(
+    request: OnboardingRequest, answers: Mapping[str, object], catalog: Catalog, actor: Actor
+) -> None:
+    """Fix a wrong identifier on a sent request (the device was not on the account);
+    the same rules as the wizard apply, and the timeline keeps the old value."""
+    if request.is_final:
+        raise OnboardingError(N_("This request is finished; its answers cannot change."))
+    manufacturer = catalog.manufacturer(request.type, request.manufacturer)
+    if manufacturer is None:
+        raise OnboardingError(N_("Choose the manufacturer first."))
+    information, properties = clean_answers(manufacturer, answers)
+    if information == request.information and properties == request.properties:
+        return
+    record_event(request, "information_corrected", actor,
+                 before={**request.information, **request.properties},
+                 after={**information, **properties})
+    request.information, request.properties = information, properties
+    _touch(request)
+
+
+def expire_if_due(request: OnboardingRequest, max_age: timedelta) -> bool:
+    """Fail a request still not final `max_age` after it was created (reason `expired`)."""
+    if request.is_final or request.created_at + max_age > utcnow():
+        return False
+    _set_status(request, Status.FAILED, SYSTEM, reason=FailureReason.EXPIRED)
+    return True
+
+
+def disconnect_entity(entity: Entity, reason: str, actor: Actor) -> None:
+    """Offboard: the consent is revoked (its evidence kept) and the entity disconnected."""
+    if entity.status == EntityStatus.DISCONNECTED:
+        return
+    now = utcnow()
+    for step in entity.request.steps:
+        if step.status == StepStatus.DONE and step.revoked_at is None:
+            step.status = StepStatus.REVOKED
+            step.revoked_at = now
+            step.revoke_reason = reason
+    entity.status = EntityStatus.DISCONNECTED
+    entity.disconnected_at = now
+    _touch(entity.request)
+    record_event(entity.request, "offboarded", actor, entity_id=str(entity.id), reason=reason)
+
+
+# ---------------------------------------------------------------- API-created requests
+
+# Rules for the request fields that are not identifying attributes of the catalog. They
+# are catalog attributes, so the wording is the wizard's own.
+_CONTACT_EMAIL = Attribute(name="email", label="Email address", hint="", rule="email",
+                           required=False)
+_PARTNER_REFERENCE = Attribute(name="reference", label="Reference", hint="", rule="text",
+                               required=False, max_length=200)
+_DEVICE_MODEL = Attribute(name="model", label="Model", hint="", rule="text", required=False,
+                          max_length=100)
+_RETURN_URL_MAX_LENGTH = 2000
+
+
+def _catalog_choice(options: Mapping[str, Any], given: object) -> Any | None:
+    """The option named `given`, matched without regard to case."""
+    if not isinstance(given, str):
+        return None
+    wanted = given.strip().casefold()
+    return next((value for name, value in options.items() if name.casefold() == wanted), None)
+
+
+def clean_return_url(raw: object) -> str | None:
+    """An http(s) address to send the owner back to, or None; raise IdentifierError."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise IdentifierError(N_("The return address must be text."))
+    value = raw.strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() or ord(c) < 32 for c in value)
+    ):
+        raise IdentifierError(N_(
+            "Give a return address that starts with https:// or http://, "
+            "like https://example.com/done."
+        ))
+    if len(value) > _RETURN_URL_MAX_LENGTH:
+        raise IdentifierError(
+            N_("The return address can be at most %(max)d characters; this one has %(length)d."),
+            max=_RETURN_URL_MAX_LENGTH, length=len(value),
+        )
+    return value
+
+
+def create_request(
+    tenant: Tenant,
+    type_id: object,
+    manufacturer_name: object,
+    answers: Mapping[str, object],
+    catalog: Catalog,
+    actor: Actor,
+    *,
+    collective: Collective | None = None,
+    owner: User | None = None,
+    created_by: User | None = None,
+    email: object = None,
+    reference: object = None,
+    model: object = None,
+    return_url: object = None,
+    channel: str = "api",
+) -> OnboardingRequest:
+    """A request sent in one go (the API): checked like the wizard's answers, then Pending.
+
+    `answers` holds the identifying attributes (vin, ean, code, ...). `email` and
+    `reference` are identifying attributes when the manufacturer asks for them, and
+    otherwise the owner's contact address and the caller's own reference. Raises
+    InvalidAnswers with a message per field, named as the caller named it.
+    """
+    errors: dict[str, IdentifierError] = {}
+    names = ", ".join(catalog.types)
+    entity_type = _catalog_choice(catalog.types, type_id)
+    manufacturer: Manufacturer | None = None
+    if entity_type is None:
+        if type_id is None or (isinstance(type_id, str) and not type_id.strip()):
+            errors["type"] = IdentifierError(
+                N_("Enter the type of device: one of %(names)s."), names=names)
+        else:
+            errors["type"] = IdentifierError(
+                N_("There is no type of device called \"%(given)s\". Use one of %(names)s."),
+                given=str(type_id)[:60], names=names)
+    else:
+        manufacturer = _catalog_choice(entity_type.manufacturers, manufacturer_name)
+        if manufacturer is None:
+            known = ", ".join(entity_type.manufacturers)
+            if manufacturer_name is None or (
+                isinstance(manufacturer_name, str) and not manufacturer_name.strip()
+            ):
+                errors["manufacturer"] = IdentifierError(
+                    N_("Enter the manufacturer: one of %(names)s."), names=known)
+            else:
+                errors["manufacturer"] = IdentifierError(
+                    N_("There is no manufacturer called \"%(given)s\" for this type of device."
+                       " Use one of %(names)s."),
+                    given=str(manufacturer_name)[:60], names=known)
+
+    given = {**answers, "email": email, "reference": reference}
+    information: dict[str, str] = {}
+    properties: dict[str, str] = {}
+    if manufacturer is not None:
+        try:
+            information, properties = clean_answers(manufacturer, given)
+        except InvalidAnswers as invalid:
+            errors.update(invalid.errors)
+    asked = {a.name for a in manufacturer.attributes} if manufacturer else set()
+
+    def extra(attribute: Attribute, raw: object) -> str | None:
+        if attribute.name in asked:
+            return information.get(attribute.name)
+        try:
+            return attribute.clean(raw)
+        except IdentifierError as error:
+            errors[attribute.name] = error
+            return None
+
+    contact_email = extra(_CONTACT_EMAIL, email)
+    partner_reference = extra(_PARTNER_REFERENCE, reference)
+    device_model = extra(_DEVICE_MODEL, model)
+    try:
+        cleaned_return_url = clean_return_url(return_url)
+    except IdentifierError as error:
+        errors["returnUrl"] = error
+    if collective is not None and collective.tenant_id != tenant.id:
+        errors["collectiveId"] = IdentifierError(N_("Choose a group from the list."))
+    if errors:
+        raise InvalidAnswers(errors)
+    assert entity_type is not None and manufacturer is not None
+    if device_model and "model" not in asked:
+        information["model"] = device_model
+
+    now = utcnow()
+    request = OnboardingRequest(
+        id=uuid.uuid4(),
+        tenant=tenant,
+        collective=collective,
+        owner=owner,
+        created_by=created_by,
+        type=entity_type.id,
+        manufacturer=manufacturer.name,
+        information=information,
+        properties=properties,
+        email=contact_email,
+        reference=partner_reference,
+        return_url=cleaned_return_url,
+        # Sent complete in one go, so never a Draft: the owner's consent is next.
+        status=Status.PENDING,
+        channel=channel,
+        answered=[],
+        submitted_at=now,
+        last_activity_at=now,
+    )
+    db.session.add(request)
+    create_steps(request, manufacturer)
+    record_event(request, "created", actor, channel=channel, type=entity_type.id,
+                 manufacturer=manufacturer.name)
+    record_event(request, "status", actor, **{"from": None, "to": Status.PENDING,
+                                              "reason": None})
+    return request

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import url_for
 from sqlalchemy import exists, select
@@ -81,6 +82,16 @@ def progress(request: OnboardingRequest, name: str) -> tuple[int, int]:
     return (names.index(name) + 1 if name in names else 1, len(names))
 
 
+def return_url(request: OnboardingRequest) -> str | None:
+    """The partner's returnUrl with the request's id and status, once the request is final."""
+    if not request.return_url or not request.is_final:
+        return None
+    parts = urlsplit(request.return_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [("id", str(request.id)), ("status", request.status)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def resume_url(request: OnboardingRequest) -> str:
     """The page where this request's owner should carry on."""
     if request.status == Status.DRAFT:
@@ -89,5 +100,5 @@ def resume_url(request: OnboardingRequest) -> str:
             return url_for("wizard.check", request_id=request.id)
         return url_for(question.endpoint, request_id=request.id)
     if request.status == Status.SUCCEEDED:
-        return url_for("wizard.done", request_id=request.id)
-    return url_for("wizard.consent", request_id=request.id)
+        return return_url(request) or url_for("wizard.done", request_id=request.id)
+    return return_url(request) or url_for("wizard.consent", request_id=request.id)

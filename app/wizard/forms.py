@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, StringField
+from wtforms import Field, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.catalog import Catalog, Manufacturer
@@ -81,8 +81,10 @@ def details_form(manufacturer: Manufacturer, **kwargs: object) -> FlaskForm:
     for attribute in manufacturer.attributes:
         field: Field
         if attribute.rule == "choice":
+            # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (a warning).
             field = RadioField(
-                attribute.label, choices=[(c.value, c.label) for c in attribute.choices],
+                attribute.label,
+                choices=[SelectChoice(c.value, c.label) for c in attribute.choices],
                 validate_choice=False,
             )
         else:

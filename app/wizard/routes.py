@@ -5,18 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.catalog import Manufacturer, current_catalog
-from app.extensions import db
+from app.consent import links
+from app.consent import service as consent_service
+from app.extensions import db, login_manager
 from app.htmx import is_htmx, render
 from app.identifiers import IdentifierError
 from app.models import OnboardingRequest
 from app.onboarding import services
-from app.onboarding.services import Actor, InvalidAnswers, OnboardingError
+from app.onboarding.services import OWNER_LINK, Actor, InvalidAnswers, OnboardingError
 from app.onboarding.states import Status, StepStatus
 from app.onboarding.terms import terms_for
 from app.wizard import bp, flow
@@ -34,7 +36,30 @@ ErrorList = list[tuple[str, str]]
 
 
 def _actor() -> Actor:
-    return Actor.user(current_user)
+    if current_user.is_authenticated:
+        return Actor.user(current_user)
+    return OWNER_LINK
+
+
+def _consent_request(request_id: uuid.UUID) -> OnboardingRequest:
+    """A request whose consent pages this browser may open: its owner's, or through a link."""
+    onboarding = db.session.get(OnboardingRequest, request_id)
+    if onboarding is None or onboarding.status == Status.DRAFT and not _is_owner(onboarding):
+        abort(404)
+    if not (links.is_granted(onboarding.id) or _is_owner(onboarding)):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        abort(404)
+    _expire_if_due(onboarding)
+    return onboarding
+
+
+def _is_owner(onboarding: OnboardingRequest) -> bool:
+    return (
+        current_user.is_authenticated
+        and onboarding.tenant_id == current_user.tenant_id
+        and onboarding.owner_id == current_user.id
+    )
 
 
 def _own_request(request_id: uuid.UUID) -> OnboardingRequest:
@@ -48,7 +73,14 @@ def _own_request(request_id: uuid.UUID) -> OnboardingRequest:
     )
     if onboarding is None:
         abort(404)
+    _expire_if_due(onboarding)
     return onboarding
+
+
+def _expire_if_due(onboarding: OnboardingRequest) -> None:
+    """A request past its time fails as `expired` when it is next opened."""
+    if services.expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
+        db.session.commit()
 
 
 def _question_or_redirect(request_id: uuid.UUID, name: str) -> OnboardingRequest | Response:
@@ -291,9 +323,10 @@ def step_label(kind: str, manufacturer: Manufacturer | None) -> str:
 
 
 @bp.get("/<uuid:request_id>/consent")
-@login_required
 def consent(request_id: uuid.UUID) -> Response:
-    onboarding = _own_request(request_id)
+    onboarding = _consent_request(request_id)
+    if isinstance(onboarding, Response):
+        return onboarding
     if onboarding.status == Status.DRAFT:
         return redirect(flow.resume_url(onboarding))
     if onboarding.status == Status.SUCCEEDED:
@@ -305,7 +338,9 @@ def consent(request_id: uuid.UUID) -> Response:
 
 
 def _step_or_redirect(request_id: uuid.UUID, position: int):
-    onboarding = _own_request(request_id)
+    onboarding = _consent_request(request_id)
+    if isinstance(onboarding, Response):
+        return onboarding, None
     step = next((s for s in onboarding.steps if s.position == position), None)
     if step is None:
         abort(404)
@@ -324,7 +359,6 @@ def _evidence() -> dict[str, Any]:
 
 
 @bp.route("/<uuid:request_id>/steps/<int:position>", methods=["GET", "POST"])
-@login_required
 def step(request_id: uuid.UUID, position: int) -> Response:
     onboarding, consent_step = _step_or_redirect(request_id, position)
     if isinstance(onboarding, Response):
@@ -367,14 +401,106 @@ def step(request_id: uuid.UUID, position: int) -> Response:
         errors = _form_errors(form)
         context.update(form=form, pairing=manufacturer.pairing)
     else:
-        context.update(form=None)
+        form = TermsForm()  # CSRF only: the action is the button
+        if form.validate_on_submit():
+            if consent_step.kind == "redirect":
+                url = consent_service.start_redirect(onboarding, consent_step, manufacturer,
+                                                     _actor())
+                db.session.commit()
+                return redirect(url)
+            if consent_step.status != StepStatus.WAITING:
+                consent_service.start_app_consent(onboarding, consent_step, manufacturer,
+                                                  _actor())
+                db.session.commit()
+            return redirect(request.path)
+        if consent_step.kind == "app_consent" and consent_step.status == StepStatus.WAITING:
+            consent_service.check_app_consent(onboarding, consent_step)
+            db.session.commit()
+            if consent_step.status == StepStatus.DONE:
+                return redirect(flow.resume_url(onboarding))
+        context.update(form=form, correction=_correction_form(onboarding, manufacturer),
+                       approval=consent_service.open_attempt(consent_step),
+                       identifier=consent_service.device_identifier(onboarding, manufacturer))
     return render("wizard/step.html", errors=errors, status=422 if errors else 200, **context)
 
 
+def _correction_form(onboarding: OnboardingRequest, manufacturer: Manufacturer,
+                     **kwargs: Any) -> Any:
+    """The identifying fields, prefilled, for correcting a device not found on the account."""
+    if not manufacturer.attributes:
+        return None
+    return details_form(manufacturer, data={**onboarding.information, **onboarding.properties},
+                        **kwargs)
+
+
+def _follow(url: str) -> Response:
+    """Go to `url`: a redirect, or for htmx a header that makes it load the page."""
+    if not is_htmx():
+        return redirect(url)
+    response = make_response("", 200)
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+@bp.get("/<uuid:request_id>/steps/<int:position>/status")
+def step_status(request_id: uuid.UUID, position: int) -> Response:
+    """The live status of a step waiting for the manufacturer (polled by the page)."""
+    onboarding, consent_step = _step_or_redirect(request_id, position)
+    if isinstance(onboarding, Response):
+        return _follow(onboarding.location or url_for("main.home"))
+    if consent_step.kind == "app_consent" and consent_step.status == StepStatus.WAITING:
+        consent_service.check_app_consent(onboarding, consent_step)
+        db.session.commit()
+    if consent_step.status == StepStatus.DONE:
+        return _follow(flow.resume_url(onboarding))
+    if consent_step.status != StepStatus.WAITING:
+        return _follow(url_for("wizard.step", request_id=onboarding.id, position=position))
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    assert manufacturer is not None
+    return render("wizard/step.html", block="live_status", onboarding=onboarding,
+                  consent_step=consent_step, manufacturer=manufacturer,
+                  approval=consent_service.open_attempt(consent_step),
+                  identifier=consent_service.device_identifier(onboarding, manufacturer))
+
+
+@bp.post("/<uuid:request_id>/steps/<int:position>/identifier")
+def correct_identifier(request_id: uuid.UUID, position: int) -> Response:
+    """Correct the identifier after the device was not found on the account, then retry."""
+    onboarding, consent_step = _step_or_redirect(request_id, position)
+    if isinstance(onboarding, Response):
+        return onboarding
+    catalog = current_catalog()
+    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
+    entity_type = catalog.entity_type(onboarding.type)
+    assert manufacturer is not None and entity_type is not None
+    form = _correction_form(onboarding, manufacturer)
+    if form is None:
+        abort(404)
+    if form.validate_on_submit():
+        answers = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
+        try:
+            services.correct_information(onboarding, answers, catalog, _actor())
+        except InvalidAnswers as invalid:
+            for name, error in invalid.errors.items():
+                getattr(form, name).errors = [error.message]
+        else:
+            db.session.commit()
+            flash("Saved. Try the connection again.", "success")
+            return redirect(url_for("wizard.step", request_id=onboarding.id,
+                                    position=position))
+    errors = _form_errors(form)
+    return render("wizard/step.html", errors=errors, status=422 if errors else 200,
+                  onboarding=onboarding, consent_step=consent_step, manufacturer=manufacturer,
+                  entity_type=entity_type, form=TermsForm(), correction=form,
+                  approval=consent_service.open_attempt(consent_step),
+                  identifier=consent_service.device_identifier(onboarding, manufacturer))
+
+
 @bp.get("/<uuid:request_id>/done")
-@login_required
 def done(request_id: uuid.UUID) -> Response:
-    onboarding = _own_request(request_id)
+    onboarding = _consent_request(request_id)
+    if isinstance(onboarding, Response):
+        return onboarding
     if onboarding.status != Status.SUCCEEDED or onboarding.entity is None:
         return redirect(flow.resume_url(onboarding))
     catalog = current_catalog()

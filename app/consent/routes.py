@@ -1,0 +1,112 @@
+"""Hosted consent pages reached through a signed link, without an account."""
+
+from __future__ import annotations
+
+from flask import redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from app.consent import bp, links, service
+from app.consent.links import LinkError, grant, request_id_from_token
+from app.consent.providers import get_provider
+from app.extensions import csrf, db
+from app.htmx import render
+from app.models import OnboardingRequest
+from app.wizard.flow import resume_url
+
+
+@bp.app_template_global()
+def is_sandbox(provider: str) -> bool:
+    return get_provider(provider).sandbox
+
+
+@bp.get("/c/<token>")
+def open_link(token: str) -> Response:
+    """Check the link, let this browser into that one request, and go to its consent pages."""
+    try:
+        request_id = request_id_from_token(token)
+    except LinkError as error:
+        return _link_problem(expired=error.expired)
+    onboarding = db.session.get(OnboardingRequest, request_id)
+    if onboarding is None:
+        return _link_problem(expired=False)
+    grant(onboarding.id)
+    return redirect(resume_url(onboarding))
+
+
+def _link_problem(expired: bool) -> Response:
+    if expired:
+        title = "This link has expired"
+        message = ("Links to give consent work for a limited time. Ask whoever sent it to you "
+                   "for a new one.")
+    else:
+        title = "This link does not work"
+        message = ("It may have been copied incompletely. Open it again from the message you "
+                   "received, or ask whoever sent it for a new one.")
+    return render("errors/error.html", title=title, message=message, status=400)
+
+
+@bp.get("/consent/callback/<provider>")
+def oauth_callback(provider: str) -> Response:
+    """Where the manufacturer sends the owner back after signing in (OAuth 2.0 redirect)."""
+    try:
+        onboarding = service.finish_redirect(provider, request.args.to_dict())
+    except service.CallbackRejected as rejected:
+        db.session.rollback()
+        return _callback_problem(rejected)
+    db.session.commit()
+    return redirect(resume_url(onboarding) if onboarding.is_final else url_for(
+        "wizard.consent", request_id=onboarding.id))
+
+
+@bp.post("/consent/callback/<provider>/app")
+@csrf.exempt
+def app_callback(provider: str) -> Response:
+    """A manufacturer's signed server-to-server callback with an in-app approval decision."""
+    try:
+        service.receive_app_callback(
+            provider, request.get_data(), request.headers.get("X-Sandbox-Timestamp", ""),
+            request.headers.get("X-Sandbox-Signature", ""))
+    except service.CallbackRejected as rejected:
+        db.session.rollback()
+        status = 401 if rejected.reason == "bad_signature" else 404
+        return Response(rejected.reason, status=status, mimetype="text/plain")
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()  # the owner's page settled it at the same moment
+    return Response(status=204)
+
+
+CALLBACK_MESSAGES = {
+    "unknown_state": ("This sign-in link is not one we started",
+                      "Nothing was changed. Go back to your consent steps and start the "
+                      "sign-in again from there."),
+    "state_reused": ("This sign-in was already used",
+                     "Nothing was changed. If your device is not connected yet, start the "
+                     "sign-in again from your consent steps."),
+    "other_browser": ("Finish the sign-in in the browser where you started it",
+                      "For your safety, a sign-in started in one browser cannot finish in "
+                      "another. Nothing was changed."),
+    "missing_verifier": ("This sign-in cannot be checked",
+                         "Nothing was changed. Start the sign-in again from your consent steps."),
+    "step_not_waiting": ("This step is not waiting for a sign-in",
+                         "Nothing was changed. Your consent steps show where your request "
+                         "stands."),
+    "missing_code": ("The manufacturer did not send an answer we can use",
+                     "Nothing was changed. Start the sign-in again from your consent steps."),
+    "code_rejected": ("The manufacturer did not accept this sign-in",
+                      "It may have expired or been used already. Nothing was changed. Start "
+                      "the sign-in again from your consent steps."),
+}
+
+
+def _callback_problem(rejected: service.CallbackRejected) -> Response:
+    title, message = CALLBACK_MESSAGES.get(rejected.reason, CALLBACK_MESSAGES["unknown_state"])
+    back = None
+    if rejected.request is not None and (links.is_granted(rejected.request.id) or (
+            current_user.is_authenticated and rejected.request.owner_id == current_user.id)):
+        back = url_for("wizard.consent", request_id=rejected.request.id)
+    return render("errors/error.html", title=title, message=message, back_url=back,
+                  back_text="Back to your consent steps", status=400)

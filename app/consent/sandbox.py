@@ -1,0 +1,341 @@
+"""The built-in sandbox of every manufacturer: real OAuth 2.0 pages and token exchange
+(authorization code + PKCE S256), a devices endpoint, revocation, and a simulated
+manufacturer app for app_consent. Outcomes follow the sandbox account (see SANDBOX_ACCOUNTS)
+or the button the owner presses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from flask import Blueprint, abort, current_app, jsonify, redirect, request
+from flask_wtf import FlaskForm
+from sqlalchemy import select, update
+from werkzeug.wrappers import Response
+from wtforms import EmailField, HiddenField
+
+from app.catalog import Manufacturer, current_catalog
+from app.consent.providers import _InProcessAdapter, get_provider, sandbox_client_secret
+from app.extensions import csrf, db
+from app.htmx import render
+from app.models import SandboxApproval, SandboxAuthorization, SandboxToken, utcnow
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox/<provider>")
+
+# Documented sandbox accounts: each produces one outcome, whatever button is pressed
+# (except that any account can deny). Every other email approves.
+SANDBOX_ACCOUNTS = {
+    "denied@sandbox.example": "denied",
+    "no-device@sandbox.example": "device_not_found",
+    "error@sandbox.example": "provider_error",
+    "silent@sandbox.example": "no_answer",
+}
+DEFAULT_ACCOUNT = "owner@sandbox.example"
+CODE_LIFETIME = timedelta(minutes=2)
+TOKEN_LIFETIME = timedelta(hours=1)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _manufacturer(provider: str) -> Manufacturer:
+    for entity_type in current_catalog().types.values():
+        for manufacturer in entity_type.manufacturers.values():
+            if manufacturer.provider == provider:
+                return manufacturer
+    abort(404)
+
+
+def outcome_for(account: str, decision: str) -> str:
+    if decision == "deny":
+        return "denied"
+    return SANDBOX_ACCOUNTS.get(account.strip().lower(), "approved")
+
+
+def _client_ok(provider: str) -> bool:
+    """Client authentication by HTTP Basic or in the body (client_secret_post)."""
+    client_id, secret = request.form.get("client_id"), request.form.get("client_secret")
+    if request.authorization and request.authorization.type == "basic":
+        client_id = request.authorization.username
+        secret = request.authorization.password
+    return client_id == f"sandbox-{provider}" and secrets.compare_digest(
+        secret or "", sandbox_client_secret(provider)
+    )
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class AuthorizeForm(FlaskForm):
+    account = EmailField("Email address")
+    decision = HiddenField()
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize(provider: str) -> Response:
+    """The manufacturer's sign-in and consent page (sandbox)."""
+    manufacturer = _manufacturer(provider)
+    params = request.values
+    client_id = params.get("client_id", "")
+    redirect_uri = params.get("redirect_uri", "")
+    expected = get_provider(provider)
+    # A bad client or redirect URI is never redirected to (RFC 6749 4.1.2.1).
+    if client_id != expected.client_id or redirect_uri != expected.redirect_uri:
+        return render("sandbox/problem.html", manufacturer=manufacturer, status=400,
+                      message="The app that sent you here is not registered with this "
+                              "address. Nothing was shared.")
+    state = params.get("state", "")
+
+    def back(**answer: str) -> Response:
+        return redirect(f"{redirect_uri}?{urlencode({**answer, 'state': state})}")
+
+    if params.get("response_type") != "code":
+        return back(error="unsupported_response_type")
+    challenge = params.get("code_challenge", "")
+    if params.get("code_challenge_method") != "S256" or not challenge:
+        return back(error="invalid_request", error_description="PKCE S256 is required")
+
+    form = AuthorizeForm(data={"account": DEFAULT_ACCOUNT})
+    if request.method == "POST" and form.validate_on_submit():
+        account = (form.account.data or DEFAULT_ACCOUNT).strip().lower()
+        outcome = outcome_for(account, request.form.get("decision", "allow"))
+        if outcome == "denied":
+            return back(error="access_denied", error_description="The owner refused access")
+        if outcome == "provider_error":
+            return back(error="server_error", error_description="Sandbox provider error")
+        if outcome == "no_answer":
+            return render("sandbox/closed.html", manufacturer=manufacturer)
+        code = secrets.token_urlsafe(32)
+        db.session.add(SandboxAuthorization(
+            provider=provider, code_hash=_digest(code), client_id=client_id,
+            redirect_uri=redirect_uri, code_challenge=challenge, account=account,
+            scope=params.get("scope", ""), grant_id=uuid.uuid4().hex,
+            expires_at=utcnow() + CODE_LIFETIME,
+        ))
+        db.session.commit()
+        return back(code=code)
+    return render("sandbox/authorize.html", manufacturer=manufacturer, form=form,
+                  params={k: v for k, v in params.items() if k not in ("account", "decision",
+                                                                      "csrf_token")},
+                  accounts=SANDBOX_ACCOUNTS, default_account=DEFAULT_ACCOUNT)
+
+
+def _issue_tokens(provider: str, account: str, grant_id: str) -> dict[str, Any]:
+    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    for token, kind, lifetime in ((access, "access", TOKEN_LIFETIME),
+                                  (refresh, "refresh", timedelta(days=90))):
+        db.session.add(SandboxToken(provider=provider, token_hash=_digest(token), kind=kind,
+                                    account=account, grant_id=grant_id,
+                                    expires_at=now + lifetime))
+    db.session.commit()
+    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+            "expires_in": int(TOKEN_LIFETIME.total_seconds()), "grant_id": grant_id}
+
+
+@bp.post("/token")
+@csrf.exempt
+def token(provider: str) -> Response:
+    """The token endpoint: single-use codes, PKCE checked, refresh supported."""
+    if not _client_ok(provider):
+        return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
+    grant_type = request.form.get("grant_type")
+    if grant_type == "refresh_token":
+        row = db.session.scalar(select(SandboxToken).where(
+            SandboxToken.token_hash == _digest(request.form.get("refresh_token", "")),
+            SandboxToken.kind == "refresh", SandboxToken.provider == provider,
+            SandboxToken.revoked_at.is_(None)))
+        if row is None:
+            return _oauth_error("invalid_grant", "Unknown or revoked refresh token")
+        return jsonify(_issue_tokens(provider, row.account, row.grant_id))
+    if grant_type != "authorization_code":
+        return _oauth_error("unsupported_grant_type", "Use authorization_code")
+    code = db.session.scalar(select(SandboxAuthorization).where(
+        SandboxAuthorization.code_hash == _digest(request.form.get("code", "")),
+        SandboxAuthorization.provider == provider))
+    if code is None:
+        return _oauth_error("invalid_grant", "Unknown authorization code")
+    # Mark it used in one statement, so two concurrent exchanges cannot both win.
+    claimed = db.session.execute(
+        update(SandboxAuthorization)
+        .where(SandboxAuthorization.id == code.id, SandboxAuthorization.used_at.is_(None))
+        .values(used_at=utcnow())
+    ).rowcount
+    if not claimed:
+        # A replayed code: refuse, and revoke what it gave (RFC 6749 4.1.2).
+        db.session.execute(update(SandboxToken).where(SandboxToken.grant_id == code.grant_id)
+                           .values(revoked_at=utcnow()))
+        db.session.commit()
+        return _oauth_error("invalid_grant", "Authorization code already used")
+    db.session.commit()
+    if code.expires_at < utcnow():
+        return _oauth_error("invalid_grant", "Authorization code expired")
+    if request.form.get("redirect_uri") != code.redirect_uri:
+        return _oauth_error("invalid_grant", "redirect_uri does not match")
+    if code.code_challenge:
+        verifier = request.form.get("code_verifier", "")
+        if not verifier or create_s256_code_challenge(verifier) != code.code_challenge:
+            return _oauth_error("invalid_grant", "PKCE verification failed")
+    return jsonify(_issue_tokens(provider, code.account, code.grant_id))
+
+
+def _bearer_account(provider: str) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    row = db.session.scalar(select(SandboxToken).where(
+        SandboxToken.token_hash == _digest(header[7:]), SandboxToken.kind == "access",
+        SandboxToken.provider == provider, SandboxToken.revoked_at.is_(None)))
+    if row is None or row.expires_at < utcnow():
+        return None
+    return row.account
+
+
+@bp.get("/devices")
+def devices(provider: str) -> Response:
+    """The devices on the account behind the token (the sandbox account holds every device,
+    except no-device@sandbox.example, which holds none)."""
+    account = _bearer_account(provider)
+    if account is None:
+        return _oauth_error("invalid_token", "Missing, unknown or revoked token", 401)
+    if SANDBOX_ACCOUNTS.get(account) == "device_not_found":
+        return jsonify(devices=[])
+    return jsonify(devices=[{"identifier": request.args.get("identifier", ""),
+                             "account": account}])
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke(provider: str) -> Response:
+    """RFC 7009: end the grant behind a token; always 200 for a known client."""
+    if not _client_ok(provider):
+        return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
+    row = db.session.scalar(select(SandboxToken).where(
+        SandboxToken.token_hash == _digest(request.form.get("token", "")),
+        SandboxToken.provider == provider))
+    if row is not None:
+        db.session.execute(update(SandboxToken).where(SandboxToken.grant_id == row.grant_id)
+                           .values(revoked_at=utcnow()))
+        db.session.commit()
+    return Response(status=200)
+
+
+# ---------------------------------------------------------------- app_consent
+
+
+def _approval_json(approval: SandboxApproval) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": str(approval.id), "status": approval.status}
+    if approval.status == "approved" and approval.grant_id:
+        data["grant_id"] = approval.grant_id
+    return data
+
+
+@bp.post("/approvals")
+@csrf.exempt
+def approvals(provider: str) -> Response:
+    """Ask the owner's app for an approval of access to one device."""
+    if not _client_ok(provider):
+        return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
+    body = request.get_json(silent=True) or {}
+    approval = SandboxApproval(provider=provider, client_id=f"sandbox-{provider}",
+                               device=str(body.get("device", ""))[:500],
+                               callback_url=body.get("callback_url"))
+    db.session.add(approval)
+    db.session.commit()
+    response = jsonify(_approval_json(approval))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/approvals/<uuid:approval_id>")
+def approval(provider: str, approval_id: uuid.UUID) -> Response:
+    if not _client_ok(provider):
+        return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
+    row = db.session.get(SandboxApproval, approval_id)
+    if row is None or row.provider != provider:
+        return _oauth_error("not_found", "Unknown approval", 404)
+    return jsonify(_approval_json(row))
+
+
+@bp.post("/approvals/<uuid:approval_id>/token")
+@csrf.exempt
+def approval_token(provider: str, approval_id: uuid.UUID) -> Response:
+    """Tokens for an approved approval, once."""
+    if not _client_ok(provider):
+        return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
+    row = db.session.get(SandboxApproval, approval_id)
+    if row is None or row.provider != provider or row.status != "approved":
+        return _oauth_error("invalid_grant", "This approval is not approved")
+    claimed = db.session.execute(
+        update(SandboxApproval)
+        .where(SandboxApproval.id == row.id, SandboxApproval.status == "approved")
+        .values(status="collected")
+    ).rowcount
+    if not claimed:
+        return _oauth_error("invalid_grant", "Tokens for this approval were collected")
+    db.session.commit()
+    return jsonify(_issue_tokens(provider, row.account or DEFAULT_ACCOUNT,
+                                 row.grant_id or uuid.uuid4().hex))
+
+
+class AppForm(FlaskForm):
+    account = EmailField("Signed in as")
+
+
+@bp.route("/app/<uuid:approval_id>", methods=["GET", "POST"])
+def app_screen(provider: str, approval_id: uuid.UUID) -> Response:
+    """The manufacturer's phone app (sandbox), showing the approval request."""
+    manufacturer = _manufacturer(provider)
+    row = db.session.get(SandboxApproval, approval_id)
+    if row is None or row.provider != provider:
+        abort(404)
+    form = AppForm(data={"account": DEFAULT_ACCOUNT})
+    if request.method == "POST" and form.validate_on_submit() and row.status == "pending":
+        account = (form.account.data or DEFAULT_ACCOUNT).strip().lower()
+        outcome = outcome_for(account, request.form.get("decision", "allow"))
+        if outcome != "no_answer":
+            row.status = {"approved": "approved", "denied": "denied",
+                          "device_not_found": "approved", "provider_error": "error"}[outcome]
+            row.account = account
+            row.grant_id = uuid.uuid4().hex
+            row.decided_at = utcnow()
+            db.session.commit()
+            _send_callback(provider, row)
+    return render("sandbox/app.html", manufacturer=manufacturer, approval=row, form=form,
+                  accounts=SANDBOX_ACCOUNTS)
+
+
+def _send_callback(provider: str, row: SandboxApproval) -> None:
+    """Tell the client the decision with a signed callback; it also polls, so a lost
+    callback only delays the answer."""
+    if not row.callback_url:
+        return
+    body = json.dumps(_approval_json(row)).encode()
+    timestamp = str(int(time.time()))
+    signature = get_provider(provider).sign(body, timestamp)
+    session = requests.Session()
+    session.mount(row.callback_url.split("/consent/")[0] + "/",
+                  _InProcessAdapter(current_app._get_current_object()))
+    try:
+        session.post(row.callback_url, data=body, timeout=10, headers={
+            "Content-Type": "application/json", "X-Sandbox-Timestamp": timestamp,
+            "X-Sandbox-Signature": signature})
+        row.callbacks_sent += 1
+        db.session.commit()
+    except requests.RequestException:
+        current_app.logger.warning("sandbox callback to %s failed", row.callback_url)
+

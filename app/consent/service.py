@@ -1,0 +1,294 @@
+"""Consent with manufacturers: start a redirect or an app approval, settle what comes back,
+connect (verify the device on the account), and revoke on offboarding.
+
+Views call these and commit. Nothing here trusts the callback's word for which request it
+is: the request comes from our own attempt record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+from authlib.common.security import generate_token
+from flask import current_app, session
+from sqlalchemy import select
+
+from app.catalog import Manufacturer, current_catalog
+from app.consent import crypto
+from app.consent.providers import Provider, ProviderError, callback_payload, get_provider
+from app.extensions import db
+from app.models import (
+    ConsentAttempt,
+    ConsentStep,
+    Entity,
+    OnboardingRequest,
+    ProviderGrant,
+    utcnow,
+)
+from app.onboarding import services
+from app.onboarding.services import Actor, record_event
+from app.onboarding.states import FailureReason, StepStatus
+
+CALLBACK_MAX_AGE_SECONDS = 300
+_BINDING_KEY = "consent_binding"
+
+
+class CallbackRejected(Exception):
+    """A callback we do not act on; `reason` is recorded, `request` is set when known."""
+
+    def __init__(self, reason: str, request: OnboardingRequest | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.request = request
+
+
+def _browser_binding() -> str:
+    secret = session.get(_BINDING_KEY)
+    if not secret:
+        secret = session[_BINDING_KEY] = secrets.token_urlsafe(24)
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def device_identifier(onboarding: OnboardingRequest, manufacturer: Manufacturer) -> str:
+    """The value that names the device at the provider (VIN, EAN, plant id...)."""
+    for attribute in manufacturer.attributes:
+        value = onboarding.information.get(attribute.name)
+        if value and attribute.target == "information" and attribute.rule != "email":
+            return str(value)
+    return ""
+
+
+def provider_for(manufacturer: Manufacturer) -> Provider:
+    assert manufacturer.provider, f"{manufacturer.name} has no provider"
+    return get_provider(manufacturer.provider)
+
+
+# ---------------------------------------------------------------- redirect (OAuth 2.0 + PKCE)
+
+
+def start_redirect(
+    onboarding: OnboardingRequest, step: ConsentStep, manufacturer: Manufacturer, actor: Actor
+) -> str:
+    """Record a new attempt (state, verifier, this browser) and return the provider's URL."""
+    provider = provider_for(manufacturer)
+    state, verifier = generate_token(43), generate_token(64)
+    db.session.add(ConsentAttempt(step=step, provider=provider.name, kind="redirect",
+                                  state=state, code_verifier=verifier,
+                                  browser_binding=_browser_binding()))
+    services.start_step(onboarding, step, actor)
+    return provider.authorization_url(state, verifier)
+
+
+def _reject(reason: str, onboarding: OnboardingRequest | None, **data: Any) -> CallbackRejected:
+    if onboarding is not None:
+        record_event(onboarding, "callback_rejected", Actor("callback"), reason=reason, **data)
+        db.session.commit()
+    current_app.logger.warning("consent callback rejected: %s", reason)
+    return CallbackRejected(reason, onboarding)
+
+
+def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingRequest:
+    """Handle the provider sending the owner back; raise CallbackRejected for anything off."""
+    state = args.get("state") or ""
+    attempt = db.session.scalar(select(ConsentAttempt).where(
+        ConsentAttempt.state == state, ConsentAttempt.provider == provider_name,
+        ConsentAttempt.kind == "redirect")) if state else None
+    if attempt is None:
+        raise _reject("unknown_state", None)
+    step = attempt.step
+    onboarding = step.request
+    if attempt.finished_at is not None:
+        raise _reject("state_reused", onboarding)
+    if not attempt.browser_binding or not hmac.compare_digest(
+        attempt.browser_binding, _browser_binding()
+    ):
+        raise _reject("other_browser", onboarding)
+    if not attempt.code_verifier:
+        raise _reject("missing_verifier", onboarding)
+    if not services.step_available(onboarding, step) or step.status != StepStatus.WAITING:
+        raise _reject("step_not_waiting", onboarding)
+    actor = Actor.provider(provider_name)
+    error = args.get("error")
+    if error:
+        reason = FailureReason.DENIED if error == "access_denied" else FailureReason.PROVIDER_ERROR
+        _finish_attempt(attempt, reason)
+        services.fail_step_attempt(onboarding, step, actor, reason)
+        return onboarding
+    code = args.get("code")
+    if not code:
+        raise _reject("missing_code", onboarding)
+    provider = get_provider(provider_name)
+    try:
+        token = provider.exchange_code(code, attempt.code_verifier)
+    except ProviderError as failure:
+        if failure.code == "invalid_grant":
+            # An unknown, expired or replayed code: change nothing, keep the record.
+            raise _reject("code_rejected", onboarding, detail=str(failure)[:200]) from None
+        _finish_attempt(attempt, FailureReason.PROVIDER_ERROR)
+        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        return onboarding
+    _finish_attempt(attempt, "approved")
+    _connect(onboarding, step, provider, token, actor)
+    return onboarding
+
+
+def _finish_attempt(attempt: ConsentAttempt, outcome: str) -> None:
+    attempt.finished_at = utcnow()
+    attempt.outcome = outcome
+
+
+def _connect(onboarding: OnboardingRequest, step: ConsentStep, provider: Provider,
+             token: dict[str, Any], actor: Actor) -> None:
+    """Keep the grant, verify the device is on the account, then finish or fail the step."""
+    expires_in = token.get("expires_in")
+    grant = ProviderGrant(
+        step=step, provider=provider.name, grant_id=token.get("grant_id"),
+        access_token=crypto.encrypt(token.get("access_token")),
+        refresh_token=crypto.encrypt(token.get("refresh_token")),
+        expires_at=utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None,
+    )
+    db.session.add(grant)
+    services.begin_connecting(onboarding, actor)
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    identifier = device_identifier(onboarding, manufacturer) if manufacturer else ""
+    try:
+        found = provider.device_on_account(token["access_token"], identifier)
+    except (ProviderError, KeyError, ValueError):
+        _destroy(grant, provider, notify=False)
+        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        return
+    if not found:
+        _destroy(grant, provider, notify=True)
+        services.fail_step_attempt(onboarding, step, actor, FailureReason.DEVICE_NOT_FOUND)
+        return
+    services.complete_step(onboarding, step, actor, {
+        "provider": provider.name, "grant_id": grant.grant_id, "sandbox": provider.sandbox,
+        "scope": token.get("scope") or provider.scope,
+    })
+
+
+def _destroy(grant: ProviderGrant, provider: Provider, notify: bool) -> None:
+    """Destroy a grant's tokens here, and ask the provider to end it when `notify`."""
+    if grant.revoked_at is not None:
+        return
+    if notify:
+        token = crypto.decrypt(grant.refresh_token) or crypto.decrypt(grant.access_token)
+        if token and provider.revoke_url:
+            try:
+                provider.revoke(token)
+            except ProviderError:
+                current_app.logger.warning("revocation at %s failed; tokens destroyed here",
+                                           provider.name)
+    grant.access_token = None
+    grant.refresh_token = None
+    grant.revoked_at = utcnow()
+
+
+# ---------------------------------------------------------------- app_consent
+
+
+def start_app_consent(
+    onboarding: OnboardingRequest, step: ConsentStep, manufacturer: Manufacturer, actor: Actor
+) -> None:
+    """Ask the manufacturer's app for the owner's approval; a failure can be retried."""
+    provider = provider_for(manufacturer)
+    try:
+        approval_id = provider.start_approval(
+            device_identifier(onboarding, manufacturer) or manufacturer.name)
+    except ProviderError:
+        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        return
+    db.session.add(ConsentAttempt(step=step, provider=provider.name, kind="app_consent",
+                                  external_id=approval_id))
+    services.start_step(onboarding, step, actor)
+
+
+def open_attempt(step: ConsentStep) -> ConsentAttempt | None:
+    return db.session.scalar(
+        select(ConsentAttempt)
+        .where(ConsentAttempt.step_id == step.id, ConsentAttempt.finished_at.is_(None))
+        .order_by(ConsentAttempt.id.desc())
+    )
+
+
+def check_app_consent(onboarding: OnboardingRequest, step: ConsentStep) -> None:
+    """Poll the provider for the open approval of `step` and settle it if it was decided."""
+    attempt = open_attempt(step)
+    if attempt is None or attempt.kind != "app_consent" or step.status != StepStatus.WAITING:
+        return
+    provider = get_provider(attempt.provider)
+    try:
+        data = provider.approval(attempt.external_id or "")
+    except ProviderError:
+        return  # try again at the next poll
+    _settle_approval(onboarding, step, attempt, provider, data)
+
+
+def _settle_approval(onboarding: OnboardingRequest, step: ConsentStep, attempt: ConsentAttempt,
+                     provider: Provider, data: dict[str, Any]) -> None:
+    status = data.get("status")
+    if attempt.finished_at is not None or status in (None, "pending"):
+        return
+    actor = Actor.provider(provider.name)
+    if status in ("denied", "error"):
+        reason = FailureReason.DENIED if status == "denied" else FailureReason.PROVIDER_ERROR
+        _finish_attempt(attempt, reason)
+        services.fail_step_attempt(onboarding, step, actor, reason)
+        return
+    try:
+        token = provider.collect_approval_tokens(attempt.external_id or "")
+    except ProviderError:
+        if status == "collected":
+            return  # the other path (callback or poll) took the tokens first
+        _finish_attempt(attempt, FailureReason.PROVIDER_ERROR)
+        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        return
+    _finish_attempt(attempt, "approved")
+    _connect(onboarding, step, provider, token, actor)
+
+
+def receive_app_callback(provider_name: str, body: bytes, timestamp: str,
+                         signature: str) -> OnboardingRequest:
+    """A provider's signed callback with an approval decision."""
+    provider = get_provider(provider_name)
+    try:
+        age = abs(time.time() - int(timestamp))
+    except ValueError:
+        raise _reject("bad_signature", None) from None
+    expected = provider.sign(body, timestamp)
+    if age > CALLBACK_MAX_AGE_SECONDS or not hmac.compare_digest(expected, signature or ""):
+        raise _reject("bad_signature", None)
+    try:
+        data = callback_payload(body)
+    except ValueError:
+        raise _reject("bad_body", None) from None
+    attempt = db.session.scalar(select(ConsentAttempt).where(
+        ConsentAttempt.external_id == str(data.get("id", "")),
+        ConsentAttempt.provider == provider_name, ConsentAttempt.kind == "app_consent"))
+    if attempt is None:
+        raise _reject("unknown_approval", None)
+    step = attempt.step
+    onboarding = step.request
+    if attempt.finished_at is None and step.status == StepStatus.WAITING:
+        _settle_approval(onboarding, step, attempt, provider, data)
+    return onboarding
+
+
+# ---------------------------------------------------------------- offboarding
+
+
+def offboard(entity: Entity, reason: str, actor: Actor) -> None:
+    """Disconnect `entity`: end its grants at the provider, destroy the tokens here, and
+    revoke the consent (kept, with the reason). Safe to repeat."""
+    grants = db.session.scalars(
+        select(ProviderGrant).join(ConsentStep)
+        .where(ConsentStep.request_id == entity.request_id, ProviderGrant.revoked_at.is_(None))
+    ).all()
+    for grant in grants:
+        _destroy(grant, get_provider(grant.provider), notify=True)
+    services.disconnect_entity(entity, reason, actor)
