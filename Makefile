@@ -1,0 +1,87 @@
+# Entity Onboarding — everyday commands. Needs only python3, make and PyPI
+# (plus apt-get, as root, for Chromium the first time `make test` runs).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON3 ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+FLASK := $(VENV)/bin/flask --app wsgi
+PYTEST := $(VENV)/bin/pytest
+RUFF := $(VENV)/bin/ruff
+
+# Stamps record that the venv holds what pyproject.toml asks for; a newer
+# pyproject.toml reinstalls.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+CHROMIUM := /usr/lib/chromium/chromium
+# Trust-auth role and database of the local PostgreSQL (see TOOLCHAIN.md).
+PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: help run test lint clean distclean
+
+help:
+	@echo "make run    serve the app with demo data on http://127.0.0.1:5000"
+	@echo "make test   every test on SQLite, then unit+integration on PostgreSQL when it answers"
+	@echo "make lint   ruff check"
+	@echo "make clean  remove caches and build output (distclean: also .venv and instance/)"
+
+$(PY):
+	$(PYTHON3) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+# The test extra includes everything `run` needs, so it satisfies both stamps.
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+# Playwright cannot download browsers here: use Debian's Chromium.
+$(CHROMIUM):
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium
+	test -x $@
+
+run: $(RUN_STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Runs both suites even when the first fails, and fails if either did
+# (pytest's exit 5, "no tests collected", is a failure too).
+test: $(TEST_STAMP) $(CHROMIUM)
+	@status=0; \
+	echo "== pytest: whole suite on SQLite"; \
+	env -u TEST_DATABASE_URL $(PYTEST) || status=1; \
+	url="$${TEST_DATABASE_URL:-}"; \
+	if [ -z "$$url" ]; then \
+	  if $(PY) -c 'import socket; socket.create_connection(("127.0.0.1", 5432), timeout=3).close()' 2>/dev/null; then \
+	    url="$(PG_DEFAULT_URL)"; \
+	    if [ "$${CI:-}" != true ] && ! $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1].replace("+psycopg", "", 1), connect_timeout=5).close()' "$$url" 2>/dev/null; then \
+	      echo "== PostgreSQL answers on 127.0.0.1:5432 but $$url does not log in; skipping the PostgreSQL run (set TEST_DATABASE_URL)"; \
+	      url=""; \
+	    fi; \
+	  else \
+	    echo "== PostgreSQL does not answer on 127.0.0.1:5432 and TEST_DATABASE_URL is unset; skipping the PostgreSQL run"; \
+	  fi; \
+	fi; \
+	if [ -n "$$url" ]; then \
+	  echo "== pytest: tests/unit tests/integration on $$url"; \
+	  TEST_DATABASE_URL="$$url" $(PYTEST) tests/unit tests/integration || status=1; \
+	fi; \
+	exit $$status
+
+lint: $(TEST_STAMP)
+	$(RUFF) check .
+
+clean:
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache build dist *.egg-info tests/e2e/screenshots test-results
+
+distclean: clean
+	rm -rf $(VENV) instance
