@@ -21,12 +21,13 @@ CHROMIUM := /usr/lib/chromium/chromium
 # Trust-auth role and database of the local PostgreSQL (see TOOLCHAIN.md).
 PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help run test lint clean distclean
+.PHONY: help run test lint clean distclean messages bench
 
 help:
 	@echo "make run    serve the app with demo data on http://127.0.0.1:5000"
 	@echo "make test   every test on SQLite, then unit+integration on PostgreSQL when it answers"
 	@echo "make lint   ruff check"
+	@echo "make messages  extract the messages to translate and update the .po catalogs"
 	@echo "make clean  remove caches and build output (distclean: also .venv and instance/)"
 
 $(PY):
@@ -47,14 +48,26 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium
 	test -x $@
 
-run: $(RUN_STAMP)
+# Translations: the .po catalogs are the source; run and test compile the .mo files.
+PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+%.mo: %.po | $(RUN_STAMP)
+	$(VENV)/bin/pybabel compile --statistics -i $< -o $@
+
+messages: $(RUN_STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --project "Entity Onboarding" \
+	  --msgid-bugs-address "" -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations
+
+run: $(RUN_STAMP) $(MO_FILES)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Runs both suites even when the first fails, and fails if either did
 # (pytest's exit 5, "no tests collected", is a failure too).
-test: $(TEST_STAMP) $(CHROMIUM)
+test: $(TEST_STAMP) $(CHROMIUM) $(MO_FILES)
 	@status=0; \
 	echo "== pytest: whole suite on SQLite"; \
 	env -u TEST_DATABASE_URL $(PYTEST) || status=1; \
@@ -85,3 +98,12 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) instance
+
+# Page weight and Lighthouse scores, written to docs/benchmarks.md (figures, not tests).
+# Lighthouse comes from bench/package-lock.json; both scripts run even if the first fails.
+bench: $(TEST_STAMP) $(CHROMIUM) $(MO_FILES)
+	@test -x bench/node_modules/.bin/lighthouse || npm ci --prefix bench --no-audit --no-fund
+	@status=0; \
+	$(PY) bench/page_weight.py || status=1; \
+	$(PY) bench/lighthouse.py || status=1; \
+	exit $$status

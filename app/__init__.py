@@ -40,6 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_catalog(app)
 
     from app import security
+    from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.consent import bp as consent_bp
     from app.consent.sandbox import bp as sandbox_bp
@@ -47,14 +49,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.wizard import bp as wizard_bp
 
     security.init_app(app)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(sandbox_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(wizard_bp)
 
-    from app import cli, templating
+    from app import cli, i18n, templating
 
     cli.init_app(app)
     templating.init_app(app)
+    i18n.init_app(app)
     return app

@@ -5,8 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, Response
+from flask_babel import gettext
 
 from app.extensions import db, login_manager
+from app.identifiers import N_
 from app.models import User
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -24,7 +26,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message = N_("Sign in to continue.")
+    login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     app.after_request(_security_headers)

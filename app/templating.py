@@ -6,31 +6,36 @@ import re
 from datetime import datetime
 from typing import Any
 
+from babel import dates as babel_dates
 from flask import Flask, redirect, request
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from app.api.problems import http_error_response
 from app.catalog import Attribute, current_catalog
 from app.extensions import db
 from app.htmx import render
+from app.i18n import in_sentence
 
 STATUS_LABELS = {
-    "Draft": "Not sent yet",
-    "Pending": "Waiting for consent",
-    "InProgress": "Connecting",
-    "Succeeded": "Connected",
-    "Failed": "Failed",
-    "Canceled": "Canceled",
+    "Draft": _l("Not sent yet"),
+    "Pending": _l("Waiting for consent"),
+    "InProgress": _l("Connecting"),
+    "Succeeded": _l("Connected"),
+    "Failed": _l("Failed"),
+    "Canceled": _l("Canceled"),
 }
 
 REASON_LABELS = {
-    "expired": "it expired before the consent was given",
-    "denied": "access was refused",
-    "device_not_found": "the device is not on the account",
-    "provider_error": "the manufacturer had a problem",
-    "canceled_by_provider": "the manufacturer ended it",
+    "expired": _l("it expired before the consent was given"),
+    "denied": _l("access was refused"),
+    "device_not_found": _l("the device is not on the account"),
+    "provider_error": _l("the manufacturer had a problem"),
+    "canceled_by_provider": _l("the manufacturer ended it"),
 }
 
 # The attributes that name a device best, in order of preference.
@@ -47,7 +52,7 @@ def reason_label(reason: str | None) -> str:
 
 def type_label(type_id: str) -> str:
     entity_type = current_catalog().entity_type(type_id)
-    return entity_type.label if entity_type else type_id
+    return gettext(entity_type.label) if entity_type else type_id
 
 
 def identifier(item: Any) -> str:
@@ -58,17 +63,32 @@ def identifier(item: Any) -> str:
 
 def device_name(item: Any) -> str:
     label = type_label(item.type)
-    name = f"{item.manufacturer} {label.lower()}" if item.manufacturer else label
+    name = gettext("%(manufacturer)s %(type)s", manufacturer=item.manufacturer,
+                   type=in_sentence(label)) if item.manufacturer else label
     ident = identifier(item)
     return f"{name} · {ident}" if ident else name
 
 
+def _date_locale() -> str:
+    # English pages are read in Belgium and the Netherlands: the day comes first (en_GB).
+    locale = get_locale()
+    return "en_GB" if locale is None or locale.language == "en" else str(locale)
+
+
 def format_datetime(value: datetime | None) -> str:
-    return value.strftime("%d %B %Y, %H:%M UTC") if value else ""
+    """"27 November 2026, 18:48 UTC", "27. November 2026 um 18:48 UTC", ... (times in UTC)."""
+    if not value:
+        return ""
+    locale = _date_locale()
+    return gettext("%(date)s, %(time)s UTC",
+                   date=babel_dates.format_date(value, "long", locale=locale),
+                   time=babel_dates.format_time(value, "HH:mm", tzinfo=babel_dates.UTC,
+                                                locale=locale))
 
 
 def format_date(value: datetime | None) -> str:
-    return value.strftime("%d %B %Y") if value else ""
+    """"27 November 2026", "27 november 2026", "27. November 2026", ... in the page's language."""
+    return babel_dates.format_date(value, "long", locale=_date_locale()) if value else ""
 
 
 def slug(value: str) -> str:
@@ -76,19 +96,19 @@ def slug(value: str) -> str:
 
 
 def choice_label(attribute: Attribute, value: str) -> str:
-    return next((c.label for c in attribute.choices if c.value == value), value)
+    return next((gettext(c.label) for c in attribute.choices if c.value == value), value)
 
 
 ERROR_PAGES = {
-    400: ("Something in the request was not right", "Go back and try again."),
-    403: ("You cannot open this page", "Go back, or sign in with another account."),
-    404: ("Page not found", "If you typed the address, check it is correct. If you followed a "
-          "link, the request may belong to another account."),
-    405: ("Page not found", "This page cannot be opened this way."),
-    413: ("That was too much to send", "Go back and send less."),
-    429: ("Too many tries", "Wait a minute, then try again."),
-    500: ("Sorry, something went wrong on our side", "Your answers are saved. Try again in "
-          "a few minutes."),
+    400: (_l("Something in the request was not right"), _l("Go back and try again.")),
+    403: (_l("You cannot open this page"), _l("Go back, or sign in with another account.")),
+    404: (_l("Page not found"), _l("If you typed the address, check it is correct. If you "
+                                   "followed a link, the request may belong to another account.")),
+    405: (_l("Page not found"), _l("This page cannot be opened this way.")),
+    413: (_l("That was too much to send"), _l("Go back and send less.")),
+    429: (_l("Too many tries"), _l("Wait a minute, then try again.")),
+    500: (_l("Sorry, something went wrong on our side"), _l("Your answers are saved. Try again "
+                                                            "in a few minutes.")),
 }
 
 
@@ -111,7 +131,7 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         title, message = ERROR_PAGES.get(code, (error.name, error.description or ""))
         if request.path.startswith("/api/"):
-            return error.get_response()
+            return http_error_response(error)
         return render("errors/error.html", title=title, message=message, status=code)
 
     @app.errorhandler(StaleDataError)

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from app import create_app
 from app.extensions import db
+from app.i18n import compile_catalogs
 
 
 def database_uri_for(tmp_path: Path) -> str:
@@ -56,3 +57,9 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """The .mo files (not in git), compiled from any .po catalog newer than its .mo."""
+    compile_catalogs()

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
@@ -5,12 +6,14 @@ from wtforms.validators import InputRequired, Length
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Email address",
-        validators=[InputRequired("Enter your email address."), Length(max=254)],
+        _l("Email address"),
+        validators=[InputRequired(_l("Enter your email address.")),
+                    Length(max=254, message=_l("An email address has at most 254 characters."))],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Password",
-        validators=[InputRequired("Enter your password."), Length(max=200)],
+        _l("Password"),
+        validators=[InputRequired(_l("Enter your password.")),
+                    Length(max=200, message=_l("A password has at most 200 characters."))],
         render_kw={"autocomplete": "current-password"},
     )

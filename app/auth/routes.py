@@ -1,4 +1,5 @@
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
@@ -31,7 +32,7 @@ def login() -> Response:
         if user is None:
             check_password_hash(_DUMMY_HASH, password)
         # One message whether the email exists or not.
-        form.form_errors.append("The email address or the password is not right.")
+        form.form_errors.append(gettext("The email address or the password is not right."))
     errors = [("email", message) for message in form.form_errors]
     errors += [(getattr(form, name).id, messages[0])
                for name, messages in form.errors.items() if name and messages]
@@ -43,5 +44,5 @@ def login() -> Response:
 @login_required
 def logout() -> Response:
     logout_user()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))

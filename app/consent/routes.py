@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import redirect, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -13,6 +15,8 @@ from app.consent.providers import get_provider
 from app.extensions import csrf, db
 from app.htmx import render
 from app.models import OnboardingRequest
+from app.onboarding.services import current_step
+from app.onboarding.states import StepStatus
 from app.wizard.flow import resume_url
 
 
@@ -37,13 +41,13 @@ def open_link(token: str) -> Response:
 
 def _link_problem(expired: bool) -> Response:
     if expired:
-        title = "This link has expired"
-        message = ("Links to give consent work for a limited time. Ask whoever sent it to you "
-                   "for a new one.")
+        title = gettext("This link has expired")
+        message = gettext("Links to give consent work for a limited time. Ask whoever sent it "
+                          "to you for a new one.")
     else:
-        title = "This link does not work"
-        message = ("It may have been copied incompletely. Open it again from the message you "
-                   "received, or ask whoever sent it for a new one.")
+        title = gettext("This link does not work")
+        message = gettext("It may have been copied incompletely. Open it again from the message "
+                          "you received, or ask whoever sent it for a new one.")
     return render("errors/error.html", title=title, message=message, status=400)
 
 
@@ -56,8 +60,13 @@ def oauth_callback(provider: str) -> Response:
         db.session.rollback()
         return _callback_problem(rejected)
     db.session.commit()
-    return redirect(resume_url(onboarding) if onboarding.is_final else url_for(
-        "wizard.consent", request_id=onboarding.id))
+    if onboarding.is_final:
+        return redirect(resume_url(onboarding))
+    step = current_step(onboarding)
+    if step is not None and step.status == StepStatus.FAILED:
+        # Back on the step itself, which says what went wrong and how to go on.
+        return redirect(url_for("wizard.step", request_id=onboarding.id, position=step.position))
+    return redirect(url_for("wizard.consent", request_id=onboarding.id))
 
 
 @bp.post("/consent/callback/<provider>/app")
@@ -80,25 +89,26 @@ def app_callback(provider: str) -> Response:
 
 
 CALLBACK_MESSAGES = {
-    "unknown_state": ("This sign-in link is not one we started",
-                      "Nothing was changed. Go back to your consent steps and start the "
-                      "sign-in again from there."),
-    "state_reused": ("This sign-in was already used",
-                     "Nothing was changed. If your device is not connected yet, start the "
-                     "sign-in again from your consent steps."),
-    "other_browser": ("Finish the sign-in in the browser where you started it",
-                      "For your safety, a sign-in started in one browser cannot finish in "
-                      "another. Nothing was changed."),
-    "missing_verifier": ("This sign-in cannot be checked",
-                         "Nothing was changed. Start the sign-in again from your consent steps."),
-    "step_not_waiting": ("This step is not waiting for a sign-in",
-                         "Nothing was changed. Your consent steps show where your request "
-                         "stands."),
-    "missing_code": ("The manufacturer did not send an answer we can use",
-                     "Nothing was changed. Start the sign-in again from your consent steps."),
-    "code_rejected": ("The manufacturer did not accept this sign-in",
-                      "It may have expired or been used already. Nothing was changed. Start "
-                      "the sign-in again from your consent steps."),
+    "unknown_state": (_l("This sign-in link is not one we started"),
+                      _l("Nothing was changed. Go back to your consent steps and start the "
+                         "sign-in again from there.")),
+    "state_reused": (_l("This sign-in was already used"),
+                     _l("Nothing was changed. If your device is not connected yet, start the "
+                        "sign-in again from your consent steps.")),
+    "other_browser": (_l("Finish the sign-in in the browser where you started it"),
+                      _l("For your safety, a sign-in started in one browser cannot finish in "
+                         "another. Nothing was changed.")),
+    "missing_verifier": (_l("This sign-in cannot be checked"),
+                         _l("Nothing was changed. Start the sign-in again from your consent "
+                            "steps.")),
+    "step_not_waiting": (_l("This step is not waiting for a sign-in"),
+                         _l("Nothing was changed. Your consent steps show where your request "
+                            "stands.")),
+    "missing_code": (_l("The manufacturer did not send an answer we can use"),
+                     _l("Nothing was changed. Start the sign-in again from your consent steps.")),
+    "code_rejected": (_l("The manufacturer did not accept this sign-in"),
+                      _l("It may have expired or been used already. Nothing was changed. Start "
+                         "the sign-in again from your consent steps.")),
 }
 
 
@@ -109,4 +119,4 @@ def _callback_problem(rejected: service.CallbackRejected) -> Response:
             current_user.is_authenticated and rejected.request.owner_id == current_user.id)):
         back = url_for("wizard.consent", request_id=rejected.request.id)
     return render("errors/error.html", title=title, message=message, back_url=back,
-                  back_text="Back to your consent steps", status=400)
+                  back_text=gettext("Back to your consent steps"), status=400)

@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 import requests
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from flask import Blueprint, abort, current_app, jsonify, redirect, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
@@ -81,7 +83,7 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
 
 
 class AuthorizeForm(FlaskForm):
-    account = EmailField("Email address")
+    account = EmailField(_l("Email address"))
     decision = HiddenField()
 
 
@@ -96,8 +98,8 @@ def authorize(provider: str) -> Response:
     # A bad client or redirect URI is never redirected to (RFC 6749 4.1.2.1).
     if client_id != expected.client_id or redirect_uri != expected.redirect_uri:
         return render("sandbox/problem.html", manufacturer=manufacturer, status=400,
-                      message="The app that sent you here is not registered with this "
-                              "address. Nothing was shared.")
+                      message=gettext("The app that sent you here is not registered with "
+                                      "this address. Nothing was shared."))
     state = params.get("state", "")
 
     def back(**answer: str) -> Response:
@@ -147,6 +149,13 @@ def _issue_tokens(provider: str, account: str, grant_id: str) -> dict[str, Any]:
             "expires_in": int(TOKEN_LIFETIME.total_seconds()), "grant_id": grant_id}
 
 
+def _token_response(provider: str, account: str, grant_id: str) -> Response:
+    """Fresh tokens as JSON, never cached (RFC 6749 5.1)."""
+    response = jsonify(_issue_tokens(provider, account, grant_id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/token")
 @csrf.exempt
 def token(provider: str) -> Response:
@@ -161,7 +170,7 @@ def token(provider: str) -> Response:
             SandboxToken.revoked_at.is_(None)))
         if row is None:
             return _oauth_error("invalid_grant", "Unknown or revoked refresh token")
-        return jsonify(_issue_tokens(provider, row.account, row.grant_id))
+        return _token_response(provider, row.account, row.grant_id)
     if grant_type != "authorization_code":
         return _oauth_error("unsupported_grant_type", "Use authorization_code")
     code = db.session.scalar(select(SandboxAuthorization).where(
@@ -190,7 +199,7 @@ def token(provider: str) -> Response:
         verifier = request.form.get("code_verifier", "")
         if not verifier or create_s256_code_challenge(verifier) != code.code_challenge:
             return _oauth_error("invalid_grant", "PKCE verification failed")
-    return jsonify(_issue_tokens(provider, code.account, code.grant_id))
+    return _token_response(provider, code.account, code.grant_id)
 
 
 def _bearer_account(provider: str) -> str | None:
@@ -288,12 +297,12 @@ def approval_token(provider: str, approval_id: uuid.UUID) -> Response:
     if not claimed:
         return _oauth_error("invalid_grant", "Tokens for this approval were collected")
     db.session.commit()
-    return jsonify(_issue_tokens(provider, row.account or DEFAULT_ACCOUNT,
-                                 row.grant_id or uuid.uuid4().hex))
+    return _token_response(provider, row.account or DEFAULT_ACCOUNT,
+                           row.grant_id or uuid.uuid4().hex)
 
 
 class AppForm(FlaskForm):
-    account = EmailField("Signed in as")
+    account = EmailField(_l("Signed in as"))
 
 
 @bp.route("/app/<uuid:approval_id>", methods=["GET", "POST"])

@@ -126,9 +126,11 @@ def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingReque
     try:
         token = provider.exchange_code(code, attempt.code_verifier)
     except ProviderError as failure:
-        if failure.code == "invalid_grant":
-            # An unknown, expired or replayed code: change nothing, keep the record.
-            raise _reject("code_rejected", onboarding, detail=str(failure)[:200]) from None
+        if failure.code in ("invalid_grant", "invalid_client"):
+            # An unknown, expired or replayed code, or our client refused: change nothing,
+            # keep the record.
+            raise _reject("code_rejected", onboarding, error=failure.code,
+                          detail=str(failure)[:200]) from None
         _finish_attempt(attempt, FailureReason.PROVIDER_ERROR)
         services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return onboarding
@@ -243,13 +245,20 @@ def _settle_approval(onboarding: OnboardingRequest, step: ConsentStep, attempt: 
     try:
         token = provider.collect_approval_tokens(attempt.external_id or "")
     except ProviderError:
-        if status == "collected":
+        if status == "collected" or _approval_status(provider, attempt) == "collected":
             return  # the other path (callback or poll) took the tokens first
         _finish_attempt(attempt, FailureReason.PROVIDER_ERROR)
         services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return
     _finish_attempt(attempt, "approved")
     _connect(onboarding, step, provider, token, actor)
+
+
+def _approval_status(provider: Provider, attempt: ConsentAttempt) -> str | None:
+    try:
+        return provider.approval(attempt.external_id or "").get("status")
+    except ProviderError:
+        return None
 
 
 def receive_app_callback(provider_name: str, body: bytes, timestamp: str,

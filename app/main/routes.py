@@ -1,11 +1,13 @@
 import uuid
 
 from flask import abort, flash, redirect, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import RadioField
+from wtforms import RadioField, SelectChoice
 from wtforms.validators import InputRequired
 
 from app.consent import service as consent_service
@@ -42,17 +44,19 @@ def home() -> Response:
 
 
 DISCONNECT_REASONS = [
-    ("sold", "I sold or replaced the device", None),
-    ("provider", "I want to use another service", None),
-    ("privacy", "I no longer want to share its data", None),
-    ("other", "Another reason", None),
+    ("sold", _l("I sold or replaced the device"), None),
+    ("provider", _l("I want to use another service"), None),
+    ("privacy", _l("I no longer want to share its data"), None),
+    ("other", _l("Another reason"), None),
 ]
 
 
 class DisconnectForm(FlaskForm):
-    reason = RadioField("Why do you disconnect it?",
-                        choices=[(value, label) for value, label, _hint in DISCONNECT_REASONS],
-                        validators=[InputRequired("Choose why you disconnect the device.")])
+    reason = RadioField(_l("Why do you disconnect it?"),
+                        # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices.
+                        choices=[SelectChoice(value, label)
+                                 for value, label, _hint in DISCONNECT_REASONS],
+                        validators=[InputRequired(_l("Choose why you disconnect the device."))])
 
 
 @bp.route("/devices/<uuid:entity_id>/disconnect", methods=["GET", "POST"])
@@ -65,13 +69,14 @@ def disconnect(entity_id: uuid.UUID) -> Response:
     if entity is None:
         abort(404)
     if entity.status == EntityStatus.DISCONNECTED:
-        flash("This device is disconnected.", "info")
+        flash(gettext("This device is disconnected."), "info")
         return redirect(url_for("main.home"))
     form = DisconnectForm()
     if form.validate_on_submit():
         consent_service.offboard(entity, form.reason.data, Actor.user(current_user))
         db.session.commit()
-        flash(f"{device_name(entity)} is disconnected. Its access was withdrawn.", "success")
+        flash(gettext("%(device)s is disconnected. Its access was withdrawn.",
+                      device=device_name(entity)), "success")
         return redirect(url_for("main.home"))
     errors = [(form.reason.id, form.reason.errors[0])] if form.reason.errors else []
     return render("main/disconnect.html", entity=entity, form=form, errors=errors,

@@ -1,22 +1,30 @@
-"""The data-sharing terms the owner accepts; the exact version and text hash are kept."""
+"""The data-sharing terms the owner accepts; the exact version and text hash are kept.
+
+The paragraphs are translated: `terms_for` renders them in the current language, and the
+hash kept as evidence is the hash of exactly that text, the one the owner read.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
+from app.identifiers import N_
+
 TERMS_VERSION = "2026-11-01"
 
-# One paragraph per list item; {tenant}, {device} and {manufacturer} are filled in.
+# One paragraph per list item; %(tenant)s, %(device)s and %(manufacturer)s are filled in.
 TERMS_TEMPLATE = (
-    "You allow {tenant} to connect to your {device} from {manufacturer} and to read "
-    "its data: energy measured, state of charge or production, and status.",
-    "{tenant} may send commands that you set up yourself, such as smart charging "
-    "schedules. It never does so without a setting you chose.",
-    "Your data is used only to provide the energy services you asked for. It is not "
-    "sold, and it is shared with nobody else without your consent.",
-    "You can withdraw this consent at any moment by disconnecting the device. "
-    "{tenant} then stops reading it and deletes the access it was given.",
+    N_("You allow %(tenant)s to connect to your %(device)s from %(manufacturer)s and to read "
+       "its data: energy measured, state of charge or production, and status."),
+    N_("%(tenant)s may send commands that you set up yourself, such as smart charging "
+       "schedules. It never does so without a setting you chose."),
+    N_("Your data is used only to provide the energy services you asked for. It is not "
+       "sold, and it is shared with nobody else without your consent."),
+    N_("You can withdraw this consent at any moment by disconnecting the device. "
+       "%(tenant)s then stops reading it and deletes the access it was given."),
 )
 
 
@@ -35,6 +43,6 @@ class Terms:
 
 
 def terms_for(tenant: str, device: str, manufacturer: str) -> Terms:
-    """The terms as the owner reads them for this device."""
+    """The terms as the owner reads them for this device, in the current language."""
     values = {"tenant": tenant, "device": device, "manufacturer": manufacturer}
-    return Terms(TERMS_VERSION, tuple(p.format(**values) for p in TERMS_TEMPLATE))
+    return Terms(TERMS_VERSION, tuple(gettext(p) % values for p in TERMS_TEMPLATE))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, ValidationError
@@ -25,21 +27,21 @@ class ChoiceField(RadioField):
 
 class TypeForm(FlaskForm):
     type = ChoiceField(
-        "What kind of device do you want to connect?",
-        "Choose the kind of device from the list.",
-        validators=[InputRequired("Choose the kind of device.")],
+        _l("What kind of device do you want to connect?"),
+        _l("Choose the kind of device from the list."),
+        validators=[InputRequired(_l("Choose the kind of device."))],
     )
 
     def __init__(self, catalog: Catalog, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.type.choices = [(t.id, t.label) for t in catalog.types.values()]
+        self.type.choices = [(t.id, gettext(t.label)) for t in catalog.types.values()]
 
 
 class ManufacturerForm(FlaskForm):
     manufacturer = ChoiceField(
-        "Who made it?",
-        "Choose the manufacturer from the list.",
-        validators=[InputRequired("Choose the manufacturer.")],
+        _l("Who made it?"),
+        _l("Choose the manufacturer from the list."),
+        validators=[InputRequired(_l("Choose the manufacturer."))],
     )
 
     def __init__(self, names: list[str], **kwargs: object) -> None:
@@ -49,19 +51,19 @@ class ManufacturerForm(FlaskForm):
 
 class CollectiveForm(FlaskForm):
     collective = ChoiceField(
-        "Add it to a group?",
-        "Choose a group from the list.",
-        validators=[InputRequired("Choose a group, or no group.")],
+        _l("Add it to a group?"),
+        _l("Choose a group from the list."),
+        validators=[InputRequired(_l("Choose a group, or no group."))],
     )
 
     def __init__(self, choices: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.collective.choices = [*choices, (NO_COLLECTIVE, "No group")]
+        self.collective.choices = [*choices, (NO_COLLECTIVE, gettext("No group"))]
 
 
 class PairingForm(FlaskForm):
     code = StringField(
-        "Pairing code",
+        _l("Pairing code"),
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
 
@@ -83,8 +85,8 @@ def details_form(manufacturer: Manufacturer, **kwargs: object) -> FlaskForm:
         if attribute.rule == "choice":
             # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (a warning).
             field = RadioField(
-                attribute.label,
-                choices=[SelectChoice(c.value, c.label) for c in attribute.choices],
+                gettext(attribute.label),
+                choices=[SelectChoice(c.value, gettext(c.label)) for c in attribute.choices],
                 validate_choice=False,
             )
         else:
@@ -95,6 +97,6 @@ def details_form(manufacturer: Manufacturer, **kwargs: object) -> FlaskForm:
                 render_kw.update(autocomplete="off", autocapitalize="characters")
                 if attribute.rule == "ean":
                     render_kw["inputmode"] = "numeric"
-            field = StringField(attribute.label, render_kw=render_kw)
+            field = StringField(gettext(attribute.label), render_kw=render_kw)
         setattr(DetailsForm, attribute.name, field)
     return DetailsForm(**kwargs)

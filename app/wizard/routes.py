@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -15,6 +18,7 @@ from app.consent import links
 from app.consent import service as consent_service
 from app.extensions import db, login_manager
 from app.htmx import is_htmx, render
+from app.i18n import LANGUAGES, current_language, in_sentence, translate
 from app.identifiers import IdentifierError
 from app.models import OnboardingRequest
 from app.onboarding import services
@@ -87,7 +91,7 @@ def _question_or_redirect(request_id: uuid.UUID, name: str) -> OnboardingRequest
     onboarding = _own_request(request_id)
     if onboarding.status != Status.DRAFT:
         if request.method == "POST":
-            flash("Your answers were already sent, so they were not changed.", "info")
+            flash(gettext("Your answers were already sent, so they were not changed."), "info")
         return redirect(flow.resume_url(onboarding))
     if not flow.can_visit(onboarding, name):
         return redirect(flow.resume_url(onboarding))
@@ -110,7 +114,10 @@ def _page(template: str, onboarding: OnboardingRequest | None, name: str, errors
         context["step_number"], context["step_count"] = flow.progress(onboarding, name)
         context["back_url"] = flow.previous_url(onboarding, name)
     else:
-        context["step_number"], context["step_count"] = 1, len(flow.QUESTIONS)
+        # No request yet: count as the next pages will, the check page included, and
+        # the group question only when the tenant has groups.
+        count = len(flow.QUESTIONS) + (1 if current_user.tenant.collectives else 0)
+        context["step_number"], context["step_count"] = 1, count
         context["back_url"] = url_for("main.home")
     return render(template, onboarding=onboarding, errors=errors,
                   status=422 if errors else 200, **context)
@@ -120,7 +127,7 @@ def _page(template: str, onboarding: OnboardingRequest | None, name: str, errors
 def _not_allowed_now(error: OnboardingError) -> Response:
     """A change the request's state no longer allows: say so and show where it stands."""
     db.session.rollback()
-    flash(error.template % error.params if error.params else error.template, "info")
+    flash(translate(error), "info")
     request_id = (request.view_args or {}).get("request_id")
     return redirect(url_for("wizard.resume", request_id=request_id) if request_id
                     else url_for("main.home"))
@@ -131,7 +138,7 @@ def _not_allowed_now(error: OnboardingError) -> Response:
 
 def _type_page(form: TypeForm, onboarding: OnboardingRequest | None) -> Response:
     catalog = current_catalog()
-    options = [(t.id, t.label, t.description) for t in catalog.types.values()]
+    options = [(t.id, gettext(t.label), gettext(t.description)) for t in catalog.types.values()]
     return _page("wizard/type.html", onboarding, services.QUESTION_TYPE, _form_errors(form),
                  form=form, options=options)
 
@@ -207,12 +214,15 @@ def details(request_id: uuid.UUID) -> Response:
             services.give_details(onboarding, answers, current_catalog(), _actor())
         except InvalidAnswers as invalid:
             for name, error in invalid.errors.items():
-                getattr(form, name).errors = [error.message]
+                getattr(form, name).errors = [translate(error)]
         else:
             return _after_answer(onboarding)
     errors = _form_errors(form)
     return _page("wizard/details.html", onboarding, services.QUESTION_DETAILS, errors,
                  form=form, manufacturer=manufacturer)
+
+
+COLLECTIVE_KINDS = {"Household": _l("Household"), "Community": _l("Community")}
 
 
 @bp.route("/<uuid:request_id>/collective", methods=["GET", "POST"])
@@ -232,8 +242,8 @@ def collective(request_id: uuid.UUID) -> Response:
             onboarding.tenant_id, value)
         services.choose_collective(onboarding, group, _actor())
         return _after_answer(onboarding)
-    options = [(str(c.id), c.name, c.kind) for c in collectives]
-    options.append((NO_COLLECTIVE, "No group", None))
+    options = [(str(c.id), c.name, COLLECTIVE_KINDS.get(c.kind, c.kind)) for c in collectives]
+    options.append((NO_COLLECTIVE, gettext("No group"), None))
     return _page("wizard/collective.html", onboarding, services.QUESTION_COLLECTIVE,
                  _form_errors(form), form=form, options=options)
 
@@ -246,22 +256,26 @@ def _answers(onboarding: OnboardingRequest, manufacturer: Manufacturer | None) -
     catalog = current_catalog()
     entity_type = catalog.entity_type(onboarding.type)
     rows = [
-        {"label": "Device", "value": entity_type.label if entity_type else onboarding.type,
-         "question": "wizard.type", "change": "kind of device"},
-        {"label": "Manufacturer", "value": onboarding.manufacturer,
-         "question": "wizard.manufacturer", "change": "manufacturer"},
+        {"label": gettext("Device"),
+         "value": gettext(entity_type.label) if entity_type else onboarding.type,
+         "question": "wizard.type", "change": gettext("kind of device")},
+        {"label": gettext("Manufacturer"), "value": onboarding.manufacturer,
+         "question": "wizard.manufacturer", "change": gettext("manufacturer")},
     ]
     for attribute in manufacturer.attributes if manufacturer else ():
         value = onboarding.information.get(attribute.name, onboarding.properties.get(
             attribute.name))
         if attribute.choices:
-            value = next((c.label for c in attribute.choices if c.value == value), value)
-        rows.append({"label": attribute.label, "value": value or "Not given",
-                     "question": "wizard.details", "change": attribute.label.lower()})
+            value = next((gettext(c.label) for c in attribute.choices if c.value == value),
+                         value)
+        rows.append({"label": gettext(attribute.label), "value": value or gettext("Not given"),
+                     "question": "wizard.details",
+                     "change": in_sentence(gettext(attribute.label))})
     if any(q.name == services.QUESTION_COLLECTIVE for q in flow.applicable(onboarding)):
-        rows.append({"label": "Group",
-                     "value": onboarding.collective.name if onboarding.collective else "No group",
-                     "question": "wizard.collective", "change": "group"})
+        rows.append({"label": gettext("Group"),
+                     "value": (onboarding.collective.name if onboarding.collective
+                               else gettext("No group")),
+                     "question": "wizard.collective", "change": gettext("group")})
     return rows
 
 
@@ -284,7 +298,7 @@ def check(request_id: uuid.UUID) -> Response:
             onboarding.answered = [n for n in onboarding.answered
                                    if n != services.QUESTION_DETAILS]
             db.session.commit()
-            flash("Please check these details again.", "info")
+            flash(gettext("Please check these details again."), "info")
             return redirect(flow.resume_url(onboarding))
         db.session.commit()
         return redirect(url_for("wizard.consent", request_id=onboarding.id))
@@ -300,7 +314,7 @@ def cancel(request_id: uuid.UUID) -> Response:
     if form.validate_on_submit() and not onboarding.is_final:
         services.cancel_request(onboarding, _actor(), reason="canceled by the owner")
         db.session.commit()
-        flash("The request was canceled. Nothing was connected.", "info")
+        flash(gettext("The request was canceled. Nothing was connected."), "info")
     return redirect(url_for("main.home"))
 
 
@@ -310,10 +324,10 @@ def cancel(request_id: uuid.UUID) -> Response:
 def _step_label(kind: str, manufacturer: Manufacturer | None) -> str:
     name = manufacturer.name if manufacturer else ""
     return {
-        "terms": "Agree to share your device's data",
-        "redirect": f"Sign in at {name} and allow access",
-        "app_consent": f"Allow access in the {name} app",
-        "pairing_code": "Enter the pairing code",
+        "terms": gettext("Agree to share your device's data"),
+        "redirect": gettext("Sign in at %(manufacturer)s and allow access", manufacturer=name),
+        "app_consent": gettext("Allow access in the %(manufacturer)s app", manufacturer=name),
+        "pairing_code": gettext("Enter the pairing code"),
     }.get(kind, kind)
 
 
@@ -346,7 +360,7 @@ def _step_or_redirect(request_id: uuid.UUID, position: int):
         abort(404)
     if step.status == StepStatus.DONE or not services.step_available(onboarding, step):
         if request.method == "POST" and step.status == StepStatus.DONE:
-            flash("That step is already done.", "info")
+            flash(gettext("That step is already done."), "info")
         return redirect(flow.resume_url(onboarding)), None
     return onboarding, step
 
@@ -371,15 +385,22 @@ def step(request_id: uuid.UUID, position: int) -> Response:
                                "manufacturer": manufacturer, "entity_type": entity_type}
     errors: ErrorList = []
     if consent_step.kind == "terms":
-        terms = terms_for(onboarding.tenant.name, entity_type.label.lower(), manufacturer.name)
+        # The terms in the language they were shown in (posted back with them): the hash
+        # kept is of the very text the owner read.
+        shown_in = request.form.get("language", "")
+        with force_locale(shown_in) if shown_in in LANGUAGES else nullcontext():
+            terms = terms_for(onboarding.tenant.name, in_sentence(gettext(entity_type.label)),
+                              manufacturer.name)
+            terms_language = current_language()
         form = TermsForm(data={"version": terms.version})
         if form.validate_on_submit():
             if form.version.data != terms.version:
-                flash("The terms changed while you were reading them. Please read them again.",
-                      "info")
+                flash(gettext("The terms changed while you were reading them. "
+                              "Please read them again."), "info")
                 return redirect(request.path)
             services.complete_step(onboarding, consent_step, _actor(), {
                 **_evidence(), "terms_version": terms.version, "terms_sha256": terms.sha256,
+                "terms_language": terms_language,
             })
             db.session.commit()
             return redirect(flow.resume_url(onboarding))
@@ -387,14 +408,14 @@ def step(request_id: uuid.UUID, position: int) -> Response:
     elif consent_step.kind == "pairing_code":
         form = PairingForm()
         assert manufacturer.pairing is not None
-        form.code.label.text = manufacturer.pairing.label
+        form.code.label.text = gettext(manufacturer.pairing.label)
         if form.validate_on_submit():
             try:
                 services.enter_pairing_code(onboarding, consent_step, form.code.data or "",
                                             manufacturer, _actor(), _evidence())
             except IdentifierError as error:
                 db.session.commit()  # keep the failed attempt on the timeline
-                form.code.errors = [error.message]
+                form.code.errors = [translate(error)]
             else:
                 db.session.commit()
                 return redirect(flow.resume_url(onboarding))
@@ -482,10 +503,10 @@ def correct_identifier(request_id: uuid.UUID, position: int) -> Response:
             services.correct_information(onboarding, answers, catalog, _actor())
         except InvalidAnswers as invalid:
             for name, error in invalid.errors.items():
-                getattr(form, name).errors = [error.message]
+                getattr(form, name).errors = [translate(error)]
         else:
             db.session.commit()
-            flash("Saved. Try the connection again.", "success")
+            flash(gettext("Saved. Try the connection again."), "success")
             return redirect(url_for("wizard.step", request_id=onboarding.id,
                                     position=position))
     errors = _form_errors(form)

@@ -1,0 +1,46 @@
+"""The JSON API under /api/v1, compatible with re.alto's onboarding API."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, request
+from flask.sansio.blueprints import BlueprintSetupState
+
+from app.api.problems import ApiProblem
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+JSON_MIMETYPES = ("application/json",)
+
+
+@bp.before_request
+def _json_bodies_only() -> None:
+    """A write's body, if any, must be JSON: 415 for another type, 400 when it does not parse."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.get_data(cache=True):
+        return
+    mimetype = request.mimetype
+    if mimetype not in JSON_MIMETYPES and not mimetype.endswith("+json"):
+        raise ApiProblem(415, "Send the body as JSON, with Content-Type: application/json.")
+    try:
+        json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiProblem(400, f"The body is not valid JSON: {error}.") from None
+
+
+def _set_up(state: BlueprintSetupState) -> None:
+    from app.api import limits
+    from app.extensions import csrf
+
+    limits.init_app(state.app)
+    # Calls with an API key carry no CSRF token; a session's writes are checked in auth.
+    csrf.exempt(bp)
+
+
+bp.record_once(_set_up)
+
+from app.api import docs, problems, routes  # noqa: E402,F401
+from app.api.limits import api_limit, limiter  # noqa: E402
+
+problems.register(bp)
+limiter.limit(api_limit)(bp)

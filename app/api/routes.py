@@ -1,0 +1,339 @@
+"""The API's endpoints: thin views over the onboarding services (one rule, one place)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from app.api import bp
+from app.api.auth import Principal, require_principal, resolve_tenant
+from app.api.idempotency import run_once
+from app.api.pagination import page
+from app.api.problems import ApiProblem, answer_errors, invalid, not_found
+from app.api.schemas import (
+    CancelIn,
+    CollectiveIn,
+    CollectiveListQuery,
+    CollectiveOut,
+    CollectivePage,
+    EntityListQuery,
+    EntityOut,
+    EntityPage,
+    EntityTypeList,
+    OffboardingIn,
+    OffboardingOut,
+    OnboardingEntityIn,
+    OnboardingListQuery,
+    OnboardingRequestOut,
+    OnboardingRequestPage,
+)
+from app.api.serializers import (
+    catalog_out,
+    collective_out,
+    entity_out,
+    request_out,
+    tenant_id,
+    timestamp,
+)
+from app.api.spec import WRITE_ERRORS, responses, spec
+from app.catalog import current_catalog
+from app.extensions import db
+from app.models import Collective, CollectiveKind, Entity, EntityStatus, OnboardingRequest
+from app.onboarding import services
+from app.onboarding.services import InvalidAnswers
+from app.onboarding.states import Status
+
+ONBOARDING = "Onboarding"
+ENTITIES = "Entities"
+COLLECTIVES = "Collectives"
+
+# re.alto's request fields that mean nothing here: accepted, and ignored. Any other extra
+# top-level field may be an identifying attribute of the catalog (plantId, siteId, ...).
+IGNORED_FIELDS = {"owner", "track", "uuid"}
+OFFBOARDING_NAMESPACE = uuid.UUID("6b0bd6f3-5a43-4c4b-9d2e-0f4b1c2a7e11")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _tenant_filter(principal: Principal, given: str | None) -> int:
+    return resolve_tenant(principal, given).id
+
+
+def _onboarding_request(principal: Principal, request_id: uuid.UUID) -> OnboardingRequest:
+    """The caller's request with this id; 404 for a Draft, another tenant's, or none."""
+    query = select(OnboardingRequest).where(
+        OnboardingRequest.id == request_id,
+        OnboardingRequest.status != Status.DRAFT,
+    )
+    query = _scope_requests(principal, query)
+    onboarding = db.session.scalar(query)
+    if onboarding is None:
+        raise not_found("There is no onboarding request with this id.")
+    return onboarding
+
+
+def _scope_requests(principal: Principal, query: Select[Any]) -> Select[Any]:
+    if principal.tenant_id is not None:
+        query = query.where(OnboardingRequest.tenant_id == principal.tenant_id)
+    if principal.owner_id is not None:
+        query = query.where(OnboardingRequest.owner_id == principal.owner_id)
+    return query
+
+
+def _scope_entities(principal: Principal, query: Select[Any]) -> Select[Any]:
+    if principal.tenant_id is not None:
+        query = query.where(Entity.tenant_id == principal.tenant_id)
+    if principal.owner_id is not None:
+        query = query.where(Entity.owner_id == principal.owner_id)
+    return query
+
+
+def _attribute_targets(type_id: str, manufacturer_name: str) -> dict[str, str]:
+    """Where each of this manufacturer's attributes goes (information or properties)."""
+    catalog = current_catalog()
+    entity_type = next((t for t in catalog.types.values()
+                        if t.id.casefold() == type_id.strip().casefold()), None)
+    manufacturer = next((m for m in entity_type.manufacturers.values()
+                         if m.name.casefold() == manufacturer_name.strip().casefold()),
+                        None) if entity_type else None
+    return {a.name: a.target for a in manufacturer.attributes} if manufacturer else {}
+
+
+def _entity(principal: Principal, entity_id: uuid.UUID, field: str | None = None) -> Entity:
+    entity = db.session.scalar(_scope_entities(principal, select(Entity).where(
+        Entity.id == entity_id)))
+    if entity is None:
+        raise not_found("There is no entity with this id.", field=field)
+    return entity
+
+
+# ---------------------------------------------------------------- onboarding requests
+
+
+@bp.post("/onboarding/entities")
+@spec.validate(resp=responses(WRITE_ERRORS, HTTP_201=OnboardingRequestOut), tags=[ONBOARDING],
+               operation_id="createEntityOnboardingRequest")
+def create_onboarding_request(json: OnboardingEntityIn) -> Any:
+    """Create an Entity Onboarding Request
+
+    Checks the identifying attributes with the same rules as the web wizard, and answers
+    201 with the request, Pending, whose `action.redirectLink` opens our hosted consent
+    pages for the owner. With an `Idempotency-Key` header, sending the same request again
+    answers the first request instead of creating another.
+    """
+    principal = require_principal()
+
+    def act() -> tuple[dict[str, Any], int]:
+        tenant = resolve_tenant(principal, json.tenantId)
+        collective = None
+        if json.collectiveId is not None:
+            collective = services.tenant_collective(tenant.id, json.collectiveId)
+            if collective is None:
+                raise not_found("There is no collective with this id.", field="collectiveId")
+        extra = {k: v for k, v in (json.model_extra or {}).items() if k not in IGNORED_FIELDS}
+        answers: dict[str, object] = {**extra, "vin": json.vin, "ean": json.ean,
+                                      "code": json.code, **(json.properties or {})}
+        catalog = current_catalog()
+        try:
+            onboarding = services.create_request(
+                tenant, json.type, json.manufacturer, answers, catalog, principal.actor,
+                collective=collective, owner=principal.user if principal.is_owner else None,
+                created_by=principal.user, email=json.email, reference=json.reference,
+                model=json.model, return_url=json.returnUrl,
+            )
+        except InvalidAnswers as invalid_answers:
+            targets = _attribute_targets(json.type or "", json.manufacturer or "")
+            raise invalid(answer_errors(invalid_answers, targets)) from None
+        db.session.flush()
+        return request_out(onboarding), 201
+
+    return run_once(principal, act)
+
+
+@bp.get("/onboarding/entities")
+@spec.validate(resp=responses(HTTP_200=OnboardingRequestPage), tags=[ONBOARDING],
+               operation_id="listEntityOnboardingRequests")
+def list_onboarding_requests(query: OnboardingListQuery) -> Any:
+    """List Entity Onboarding Requests
+
+    Newest last, `limit` at a time; pass the answer's `next` as `cursor` for the next
+    page. Rows created while you page appear at the end, never twice.
+    """
+    principal = require_principal()
+    stmt = select(OnboardingRequest).where(
+        OnboardingRequest.tenant_id == _tenant_filter(principal, query.tenantId),
+        OnboardingRequest.status != Status.DRAFT,
+    )
+    stmt = _scope_requests(principal, stmt)
+    if query.type:
+        stmt = stmt.where(OnboardingRequest.type == query.type)
+    if query.manufacturer:
+        stmt = stmt.where(OnboardingRequest.manufacturer == query.manufacturer)
+    if query.status:
+        stmt = stmt.where(OnboardingRequest.status == query.status)
+    if query.reference:
+        stmt = stmt.where(OnboardingRequest.reference == query.reference)
+    if query.createdAfter:
+        stmt = stmt.where(OnboardingRequest.created_at >= _aware(query.createdAfter))
+    if query.createdBefore:
+        stmt = stmt.where(OnboardingRequest.created_at < _aware(query.createdBefore))
+    rows, next_cursor = page(stmt, OnboardingRequest, query.limit, query.cursor)
+    return {"data": [request_out(r) for r in rows], "next": next_cursor}
+
+
+@bp.get("/onboarding/entities/<uuid:request_id>")
+@spec.validate(resp=responses(HTTP_200=OnboardingRequestOut), tags=[ONBOARDING],
+               operation_id="getEntityOnboardingRequest")
+def get_onboarding_request(request_id: uuid.UUID) -> Any:
+    """Retrieve an Entity Onboarding Request"""
+    principal = require_principal()
+    return request_out(_onboarding_request(principal, request_id))
+
+
+@bp.post("/onboarding/entities/<uuid:request_id>/cancel")
+@spec.validate(resp=responses(WRITE_ERRORS, HTTP_200=OnboardingRequestOut), tags=[ONBOARDING],
+               operation_id="cancelEntityOnboardingRequest")
+def cancel_onboarding_request(request_id: uuid.UUID, json: CancelIn) -> Any:
+    """Cancel an Entity Onboarding Request
+
+    Canceling a canceled request again changes nothing; a Succeeded or Failed request
+    cannot be canceled (409).
+    """
+    principal = require_principal()
+
+    def act() -> tuple[dict[str, Any], int]:
+        onboarding = _onboarding_request(principal, request_id)
+        services.cancel_request(onboarding, principal.actor, reason=json.reason)
+        db.session.flush()
+        return request_out(onboarding), 200
+
+    return run_once(principal, act)
+
+
+@bp.get("/onboarding/entities/types")
+@spec.validate(resp=responses(HTTP_200=EntityTypeList), tags=[ONBOARDING],
+               operation_id="listEntityTypes")
+def entity_types() -> Any:
+    """List the entity types, their manufacturers, attributes and consent steps
+
+    The catalog: what each manufacturer needs to identify a device (and the rule each
+    value must follow), and which consent steps its owner takes.
+    """
+    require_principal()
+    return catalog_out(current_catalog())
+
+
+# ---------------------------------------------------------------- entities
+
+
+@bp.get("/entities")
+@spec.validate(resp=responses(HTTP_200=EntityPage), tags=[ENTITIES], operation_id="listEntities")
+def list_entities(query: EntityListQuery) -> Any:
+    """List Entities
+
+    Devices created by succeeded onboarding requests, oldest first, paged like the
+    onboarding requests.
+    """
+    principal = require_principal()
+    stmt = select(Entity).where(Entity.tenant_id == _tenant_filter(principal, query.tenantId))
+    stmt = _scope_entities(principal, stmt)
+    if query.type:
+        stmt = stmt.where(Entity.type == query.type)
+    if query.manufacturer:
+        stmt = stmt.where(Entity.manufacturer == query.manufacturer)
+    if query.status:
+        stmt = stmt.where(Entity.status == query.status)
+    if query.collectiveId:
+        stmt = stmt.where(Entity.collective_id == query.collectiveId)
+    rows, next_cursor = page(stmt, Entity, query.limit, query.cursor)
+    return {"data": [entity_out(e) for e in rows], "next": next_cursor}
+
+
+@bp.get("/entities/<uuid:entity_id>")
+@spec.validate(resp=responses(HTTP_200=EntityOut), tags=[ENTITIES], operation_id="getEntity")
+def get_entity(entity_id: uuid.UUID) -> Any:
+    """Retrieve an Entity"""
+    principal = require_principal()
+    return entity_out(_entity(principal, entity_id))
+
+
+@bp.post("/offboarding/entities")
+@spec.validate(resp=responses(WRITE_ERRORS, HTTP_201=OffboardingOut), tags=[ENTITIES],
+               operation_id="offboardEntity")
+def offboard_entity(json: OffboardingIn) -> Any:
+    """Offboard an Entity
+
+    Revokes the owner's consent (its evidence is kept) and disconnects the entity.
+    Offboarding a disconnected entity again is 409.
+    """
+    principal = require_principal()
+
+    def act() -> tuple[dict[str, Any], int]:
+        entity = _entity(principal, json.entityId, field="entityId")
+        if entity.status == EntityStatus.DISCONNECTED:
+            raise ApiProblem(409, "This entity is already disconnected.")
+        services.disconnect_entity(entity, json.reason or "", principal.actor)
+        db.session.flush()
+        return {
+            # One offboarding per entity, so its id follows from the entity's.
+            "id": str(uuid.uuid5(OFFBOARDING_NAMESPACE, str(entity.id))),
+            "requestType": "Offboarding",
+            "status": "Succeeded",
+            "created": timestamp(entity.disconnected_at),
+            "data": {
+                "entityId": str(entity.id),
+                "tenantId": tenant_id(entity.tenant_id),
+                "collectiveId": str(entity.collective_id) if entity.collective_id else None,
+                "reason": json.reason,
+            },
+        }, 201
+
+    return run_once(principal, act)
+
+
+# ---------------------------------------------------------------- collectives
+
+
+@bp.post("/collectives")
+@spec.validate(resp=responses(WRITE_ERRORS, HTTP_201=CollectiveOut), tags=[COLLECTIVES],
+               operation_id="createCollective")
+def create_collective(json: CollectiveIn) -> Any:
+    """Create a Collective
+
+    A Household or Community that entities can be onboarded into (`collectiveId`).
+    """
+    principal = require_principal()
+    if principal.is_owner:
+        raise ApiProblem(403, "Only the tenant's staff can create collectives.")
+
+    def act() -> tuple[dict[str, Any], int]:
+        tenant = resolve_tenant(principal, json.tenantId)
+        collective = Collective(tenant_id=tenant.id, name=json.name.strip() or json.name,
+                                kind=CollectiveKind(json.type))
+        db.session.add(collective)
+        db.session.flush()
+        return collective_out(collective), 201
+
+    return run_once(principal, act)
+
+
+@bp.get("/collectives")
+@spec.validate(resp=responses(HTTP_200=CollectivePage), tags=[COLLECTIVES],
+               operation_id="listCollectives")
+def list_collectives(query: CollectiveListQuery) -> Any:
+    """List Collectives"""
+    principal = require_principal()
+    stmt = select(Collective).where(
+        Collective.tenant_id == _tenant_filter(principal, query.tenantId))
+    rows, next_cursor = page(stmt, Collective, query.limit, query.cursor)
+    return {"data": [collective_out(c) for c in rows], "next": next_cursor}
+
+
+def _aware(value: datetime) -> datetime:
+    """A naive time from the query string is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+

@@ -1,0 +1,313 @@
+"""The API's request and response shapes (pydantic); the OpenAPI document is built from them.
+
+Field names are camelCase on purpose: they are the JSON names of re.alto's onboarding
+API, so a partner can switch by changing the base URL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from app.onboarding.states import Status
+
+
+def _printable(value: str) -> str:
+    # Control characters (NUL above all) cannot be stored and never belong in these fields.
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("control character")
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_printable)]
+ShortText = Annotated[StrictStr, Field(max_length=200), AfterValidator(_printable)]
+
+# Statuses the API shows: a wizard Draft never leaves the wizard.
+ApiStatus = Literal["Pending", "InProgress", "Succeeded", "Failed", "Canceled"]
+API_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s != Status.DRAFT)
+CollectiveType = Literal["Household", "Community"]
+
+TENANT_ID_DESCRIPTION = (
+    "Our number for the tenant, answered as a string (\"12\"); send it as \"12\" or 12. "
+    "Defaults to the caller's own tenant; another tenant's id answers 404."
+)
+TenantIdIn = Annotated[
+    StrictInt | Annotated[StrictStr, Field(max_length=20)],
+    Field(description=TENANT_ID_DESCRIPTION),
+]
+
+
+# ---------------------------------------------------------------- problems
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (application/problem+json)."""
+
+    type: str = Field("about:blank", description="Always about:blank: `status` says it all.")
+    title: str = Field(description="The HTTP status in words.")
+    status: int
+    detail: str = Field(description="What went wrong, in plain words.")
+    instance: str | None = Field(None, description="The path that was called.")
+    errors: dict[str, list[str]] | None = Field(
+        None, description="Per field (its JSON name; nested as properties.flow): what is "
+        "wrong with it, in the same words as the web wizard.",
+    )
+
+
+# ---------------------------------------------------------------- shared parts
+
+
+class TenantOut(BaseModel):
+    id: str = Field(description=TENANT_ID_DESCRIPTION)
+    name: str
+
+
+class CollectiveOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: CollectiveType
+    tenantId: str
+    created: datetime
+
+
+class EntityRef(BaseModel):
+    """The entity a request is about; its `id` is null until the request has succeeded."""
+
+    id: uuid.UUID | None
+    type: str
+    manufacturer: str
+    information: dict[str, str] = Field(
+        description="The identifying attributes, normalised (vin, ean, code, reference, ...)."
+    )
+    properties: dict[str, str] = Field(description="Other settings, such as Fluvius `flow`.")
+    tenantId: str
+    collectiveId: uuid.UUID | None
+
+
+class Action(BaseModel):
+    """What the caller should do next for this request."""
+
+    type: Literal["Redirect", "Consent"] | None = Field(
+        description="Redirect: send the owner to `redirectLink` (our hosted consent pages). "
+        "Consent: the owner approves in the manufacturer's app; `redirectLink` shows how "
+        "far it is. null: nothing to do (the request is connecting or finished)."
+    )
+    redirectLink: str | None
+    documentationLink: str
+
+
+class StepOut(BaseModel):
+    position: int
+    kind: Literal["terms", "redirect", "app_consent", "pairing_code"]
+    status: Literal["todo", "waiting", "done", "failed", "revoked"]
+    completed: datetime | None
+
+
+class RequestData(BaseModel):
+    entity: EntityRef
+    tenant: TenantOut
+    collective: CollectiveOut | None
+
+
+class OnboardingRequestOut(BaseModel):
+    """An Entity Onboarding Request."""
+
+    id: uuid.UUID
+    requestType: Literal["Entity"]
+    status: ApiStatus
+    failureReason: str | None = Field(
+        description="Why a Failed request failed: expired, denied, device_not_found, ..."
+    )
+    created: datetime
+    updated: datetime
+    reference: str | None = Field(description="The caller's own reference, as sent.")
+    returnUrl: str | None
+    action: Action
+    steps: list[StepOut] = Field(description="The consent steps the owner takes, in order.")
+    data: RequestData
+
+
+class OnboardingRequestPage(BaseModel):
+    data: list[OnboardingRequestOut]
+    next: str | None = Field(description="Give this as `cursor` for the next page; null at "
+                             "the end.")
+
+
+class EntityOut(BaseModel):
+    """A connected (or since disconnected) device."""
+
+    id: uuid.UUID
+    type: str
+    manufacturer: str
+    information: dict[str, str]
+    properties: dict[str, str]
+    tenantId: str
+    collectiveId: uuid.UUID | None
+    requestId: uuid.UUID
+    status: Literal["Connected", "Disconnected"]
+    created: datetime
+    disconnected: datetime | None
+
+
+class EntityPage(BaseModel):
+    data: list[EntityOut]
+    next: str | None
+
+
+class CollectivePage(BaseModel):
+    data: list[CollectiveOut]
+    next: str | None
+
+
+class Choice(BaseModel):
+    value: str
+    label: str
+
+
+class AttributeOut(BaseModel):
+    name: str = Field(description="The JSON field to send it in (in `properties` when "
+                      "`target` is properties).")
+    label: str
+    description: str = Field(description="Where the owner finds it.")
+    required: bool
+    rule: Literal["vin", "ean", "pattern", "email", "choice", "text"]
+    pattern: str | None = Field(description="For rule `pattern`: the regular expression the "
+                                "value matches once upper-cased without spaces and hyphens.")
+    format: str | None = Field(description="The pattern in words.")
+    example: str | None
+    target: Literal["information", "properties"]
+    choices: list[Choice]
+
+
+class StepSpecOut(BaseModel):
+    kind: Literal["terms", "redirect", "app_consent", "pairing_code"]
+    provider: str | None
+
+
+class ManufacturerOut(BaseModel):
+    name: str
+    country: str | None
+    attributes: list[AttributeOut]
+    steps: list[StepSpecOut]
+
+
+class EntityTypeOut(BaseModel):
+    type: str
+    label: str
+    description: str
+    manufacturers: list[ManufacturerOut]
+
+
+class EntityTypeList(BaseModel):
+    data: list[EntityTypeOut]
+
+
+class OffboardingData(BaseModel):
+    entityId: uuid.UUID
+    tenantId: str
+    collectiveId: uuid.UUID | None
+    reason: str | None
+
+
+class OffboardingOut(BaseModel):
+    id: uuid.UUID
+    requestType: Literal["Offboarding"]
+    status: Literal["Succeeded"]
+    created: datetime
+    data: OffboardingData
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+def _required_type_and_manufacturer(schema: dict[str, Any]) -> None:
+    schema["required"] = ["type", "manufacturer"]
+    for name in ("type", "manufacturer"):
+        field = schema["properties"][name]
+        field.pop("anyOf", None)
+        field.pop("default", None)
+        field["type"] = "string"
+    schema["examples"] = [{"type": "EV", "manufacturer": "Audi", "vin": "WAUZZZ8V0KA000000"}]
+
+
+class OnboardingEntityIn(BaseModel):
+    """Onboard one device. Which identifying attributes a manufacturer needs is in
+    GET /onboarding/entities/types; any of them may be sent as a top-level field."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_required_type_and_manufacturer)
+
+    # Required (see the schema), but checked by the onboarding service so that a missing
+    # one gets the same plain words as an unknown one.
+    type: Text | None = Field(None, description="EV, PV, SmartMeter, RetrofitMeter, ...")
+    manufacturer: Text | None = Field(None, description="Audi, Fluvius, Xenn, ...")
+    tenantId: TenantIdIn | None = None
+    collectiveId: uuid.UUID | None = None
+    vin: Text | None = None
+    ean: Text | None = None
+    code: Text | None = None
+    reference: Text | None = Field(
+        None, description="An identifying attribute when the manufacturer asks for one "
+        "(Xenn); always kept as your own reference, to filter the list by.",
+    )
+    model: Text | None = None
+    email: Text | None = Field(
+        None, description="The owner's email address (an identifying attribute for SMA).",
+    )
+    properties: dict[str, Any] | None = Field(
+        None, description="Attributes whose `target` is properties, e.g. {\"flow\": \"B2C\"}.",
+    )
+    returnUrl: Text | None = Field(
+        None, description="An http(s) address the owner is sent to when the request is "
+        "finished, with `id` and `status` added to its query.",
+    )
+
+
+class CancelIn(BaseModel):
+    reason: Annotated[Text, Field(max_length=500)] | None = None
+
+
+class CollectiveIn(BaseModel):
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    type: CollectiveType = "Household"
+    tenantId: TenantIdIn | None = None
+
+
+class OffboardingIn(BaseModel):
+    entityId: uuid.UUID
+    reason: Annotated[Text, Field(max_length=500)] | None = None
+
+
+# ---------------------------------------------------------------- query strings
+
+
+class PageQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=200, description="How many to answer at most.")
+    cursor: Annotated[StrictStr, Field(max_length=500)] | None = Field(
+        None, description="The `next` of the previous page.")
+    tenantId: Annotated[StrictStr, Field(max_length=20)] | None = Field(
+        None, description=TENANT_ID_DESCRIPTION)
+
+
+class OnboardingListQuery(PageQuery):
+    type: ShortText | None = None
+    manufacturer: ShortText | None = None
+    status: ApiStatus | None = None
+    reference: ShortText | None = None
+    createdAfter: datetime | None = Field(
+        None, description="Only requests created at or after this time (ISO 8601).")
+    createdBefore: datetime | None = Field(
+        None, description="Only requests created before this time (ISO 8601).")
+
+
+class EntityListQuery(PageQuery):
+    type: ShortText | None = None
+    manufacturer: ShortText | None = None
+    status: Literal["Connected", "Disconnected"] | None = None
+    collectiveId: uuid.UUID | None = None
+
+
+class CollectiveListQuery(PageQuery):
+    pass
