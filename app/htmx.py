@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Response, make_response, render_template, request
 from htmx_flask import Htmx
@@ -16,6 +17,7 @@ _htmx = Htmx()
 def init_app(app: Flask) -> None:
     _htmx.init_app(app)
     app.after_request(_vary_on_hx_request)
+    app.after_request(_leave_site_with_full_navigation)
 
 
 def is_htmx() -> bool:
@@ -44,3 +46,17 @@ def _vary_on_hx_request(response: Response) -> Response:
     if response.mimetype == "text/html":
         response.vary.add("HX-Request")
     return response
+
+
+def _leave_site_with_full_navigation(response: Response) -> Response:
+    """A redirect to another site (a partner's returnUrl, a manufacturer's sign-in) cannot be
+    followed by htmx's background request: ask htmx to navigate the whole page there."""
+    if not is_htmx() or response.status_code not in (301, 302, 303, 307, 308):
+        return response
+    target = urlsplit(urljoin(request.host_url, response.location or ""))
+    here = urlsplit(request.host_url)
+    if (target.scheme, target.netloc) == (here.scheme, here.netloc):
+        return response
+    answer = make_response("", 200)
+    answer.headers["HX-Redirect"] = response.location or ""
+    return answer

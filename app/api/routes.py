@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, select
 
 from app.api import bp
@@ -40,6 +41,7 @@ from app.api.serializers import (
 )
 from app.api.spec import WRITE_ERRORS, responses, spec
 from app.catalog import current_catalog
+from app.consent import service as consent_service
 from app.extensions import db
 from app.models import Collective, CollectiveKind, Entity, EntityStatus, OnboardingRequest
 from app.onboarding import services
@@ -73,6 +75,9 @@ def _onboarding_request(principal: Principal, request_id: uuid.UUID) -> Onboardi
     onboarding = db.session.scalar(query)
     if onboarding is None:
         raise not_found("There is no onboarding request with this id.")
+    # A request past its time fails as expired when it is next looked at, here as in the wizard.
+    if services.expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
+        db.session.commit()
     return onboarding
 
 
@@ -276,7 +281,7 @@ def offboard_entity(json: OffboardingIn) -> Any:
         entity = _entity(principal, json.entityId, field="entityId")
         if entity.status == EntityStatus.DISCONNECTED:
             raise ApiProblem(409, "This entity is already disconnected.")
-        services.disconnect_entity(entity, json.reason or "", principal.actor)
+        consent_service.offboard(entity, json.reason or "", principal.actor)
         db.session.flush()
         return {
             # One offboarding per entity, so its id follows from the entity's.

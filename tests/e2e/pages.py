@@ -60,8 +60,8 @@ class AppPage:
 
     @property
     def progress(self) -> Locator:
-        """The "Question 2 of 5" line above a question."""
-        return self.page.get_by_text(re.compile(r"^Question \d+ of \d+$"))
+        """The "Step 2 of 5" line above a question."""
+        return self.page.get_by_text(re.compile(r"^Step \d+ of \d+$"))
 
     def back_link(self) -> Locator:
         return self.page.get_by_role("link", name="Back", exact=True)

@@ -90,9 +90,7 @@ def test_redirect_link_leads_the_owner_to_an_entity_the_api_then_shows(
 
 
 @pytest.mark.parametrize("javascript", [
-    pytest.param(True, id="js", marks=pytest.mark.xfail(strict=True, reason=(
-        "htmx follows the wizard's 302 to another origin by XHR, which CORS stops: the "
-        "last step must answer htmx with HX-Redirect (app/wizard, not the API)"))),
+    pytest.param(True, id="js"),
     pytest.param(False, id="no-js"),
 ])
 def test_the_owner_lands_on_the_partners_return_url(

@@ -105,28 +105,24 @@ def onboard(
 
     home.connect_a_device()
     wizard.expect_url(path_pattern("onboarding", "new"))
-    expect(wizard.progress).to_have_text("Question 1 of 5")
+    expect(wizard.progress).to_have_text("Step 1 of 5")
     shot("type")
 
     wizard.answer(f"Who made your {kind}?", choice=device.kind)
     wizard.expect_url(path_pattern("onboarding", "{id}", "manufacturer"))
-    # The search box needs JavaScript; without it the whole list is there.
-    search = page.get_by_role("searchbox", name="Search the list")
-    if javascript:
-        expect(search).to_be_visible()
-    else:
-        expect(search).to_be_hidden()
+    # A list this short has no search box (the EV list has one; see the filter test).
+    expect(page.get_by_role("searchbox", name="Search the list")).to_have_count(0)
     radios = page.get_by_role("radio")
     expect(radios).to_have_count(len(device.manufacturers))
     for name, radio in zip(device.manufacturers, radios.all(), strict=True):
         expect(radio).to_have_accessible_name(name)
-    expect(wizard.progress).to_have_text("Question 2 of 5")
+    expect(wizard.progress).to_have_text("Step 2 of 5")
     shot("manufacturer")
 
     wizard.answer(details_heading, choice=device.manufacturer)
     wizard.expect_url(path_pattern("onboarding", "{id}", "details"))
     wizard.expect_no_errors()
-    expect(wizard.progress).to_have_text("Question 3 of 5")
+    expect(wizard.progress).to_have_text("Step 3 of 5")
     shot("details")
 
     # A wrong identifier: said in plain words, next to the field and in the summary.
@@ -141,7 +137,7 @@ def onboard(
     wizard.answer(Wizard.GROUP_HEADING, fields={device.field: device.right})
     wizard.expect_url(path_pattern("onboarding", "{id}", "collective"))
     wizard.expect_no_errors()
-    expect(wizard.progress).to_have_text("Question 4 of 5")
+    expect(wizard.progress).to_have_text("Step 4 of 5")
     shot("group")
 
     wizard.answer(Wizard.CHECK_HEADING, choice="Home")
@@ -152,7 +148,7 @@ def onboard(
         device.field: device.right,
         "Group": "Home",
     }
-    expect(wizard.progress).to_have_text("Question 5 of 5")
+    expect(wizard.progress).to_have_text("Step 5 of 5")
     shot("check")
 
     # "Change" goes to the question with the answer filled in, and comes back here.

@@ -728,3 +728,17 @@ def test_openapi_document_and_docs_page_are_served_by_the_app(client: FlaskClien
             assert served.status_code == 200, asset
     assert "https://" not in re.sub(r"<noscript>.*?</noscript>", "", page.text, flags=re.S)
     assert "style-src 'self';" in page.headers["Content-Security-Policy"]
+
+
+def test_an_overdue_request_reads_as_expired(app: Flask, acme: Partner) -> None:
+    created = acme.post("/onboarding/entities",
+                        {"type": "EV", "manufacturer": "Audi", "vin": VIN})
+    assert created.status_code == 201
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, uuid.UUID(created.json["id"]))
+        request.created_at = request.created_at - app.config["REQUEST_EXPIRES_AFTER"]
+        session.commit()
+    answer = acme.get(f"/onboarding/entities/{created.json['id']}")
+    assert answer.json["status"] == "Failed"
+    assert answer.json["failureReason"] == "expired"
+    assert answer.json["action"]["type"] is None

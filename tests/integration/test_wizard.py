@@ -400,7 +400,7 @@ def test_no_collective_question_when_the_tenant_has_none(app):
     assert path_of(alice.get(url(request_id, "collective"))) == url(request_id, "check")
     check = alice.get(url(request_id, "check"))
     assert "Group" not in check.text
-    assert "Question 4 of 4" in check.text
+    assert "Step 4 of 4" in check.text
     submit(alice, request_id)
     assert get_request(app, request_id).collective_id is None
 
@@ -429,7 +429,7 @@ def test_progress_and_back_links(alice, world):
     request_id = xenn_at_check(alice, world)
 
     details = alice.get(url(request_id, "details"))
-    assert "Question 3 of 5" in details.text
+    assert "Step 3 of 5" in details.text
     assert f'class="back-link" href="{url(request_id, "manufacturer")}"' in details.text
     manufacturer = alice.get(url(request_id, "manufacturer"))
     assert f'class="back-link" href="{url(request_id, "type")}"' in manufacturer.text
