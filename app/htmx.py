@@ -33,7 +33,7 @@ def render(template: str, block: str = "main", status: int = 200, **context: Any
         if block == "main":
             # htmx takes the document title from a <title> in the fragment.
             title = render_block(template, "title", **context).strip()
-            body = f"<title>{title} – {SITE_NAME}</title>\n{body}"
+            body = f"<title>{title} \N{EN DASH} {SITE_NAME}</title>\n{body}"
             # The header's language switch (out of band) comes back to the page now shown.
             body += "\n" + render_template("_language_switch.html", oob=True)
     else:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from app.identifiers import VALIDATORS, IdentifierError, N_, validate_code
+from app.identifiers import N_, VALIDATORS, IdentifierError, validate_code
 
 DEFAULT_PATH = Path(__file__).with_name("catalog.toml")
 
@@ -238,12 +238,15 @@ class _Reader:
         try:
             re.compile(pattern)
         except re.error as error:
-            raise self.fail(where, f"'pattern' is not a valid regular expression: {error}") from None
+            problem = f"'pattern' is not a valid regular expression: {error}"
+            raise self.fail(where, problem) from None
         if example is not None:
             try:
                 validate_code(example, pattern, description=description or "", example=example)
             except IdentifierError:
-                raise self.fail(where, f"the example {example!r} does not match the pattern")
+                raise self.fail(
+                    where, f"the example {example!r} does not match the pattern"
+                ) from None
 
     def pairing(self, data: Any, where: str) -> Pairing:
         data = self.table(data, where)

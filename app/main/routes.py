@@ -16,8 +16,8 @@ from app.htmx import render
 from app.main import bp
 from app.models import Entity, EntityStatus, OnboardingRequest
 from app.onboarding.services import Actor
-from app.templating import device_name
 from app.onboarding.states import FINAL, Status
+from app.templating import device_name
 from app.wizard.flow import resume_url
 
 

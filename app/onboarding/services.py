@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.catalog import Attribute, Catalog, Manufacturer
 from app.extensions import db
-from app.identifiers import IdentifierError, N_
+from app.identifiers import N_, IdentifierError
 from app.models import (
     Collective,
     ConsentStep,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
@@ -13,14 +14,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.catalog import Manufacturer, current_catalog
+from app.catalog import EntityType, Manufacturer, current_catalog
 from app.consent import links
 from app.consent import service as consent_service
 from app.extensions import db, login_manager
 from app.htmx import is_htmx, render
 from app.i18n import LANGUAGES, current_language, in_sentence, translate
 from app.identifiers import IdentifierError
-from app.models import OnboardingRequest
+from app.models import ConsentStep, OnboardingRequest
 from app.onboarding import services
 from app.onboarding.services import OWNER_LINK, Actor, InvalidAnswers, OnboardingError
 from app.onboarding.states import Status, StepStatus
@@ -48,7 +49,7 @@ def _actor() -> Actor:
 def _consent_request(request_id: uuid.UUID) -> OnboardingRequest:
     """A request whose consent pages this browser may open: its owner's, or through a link."""
     onboarding = db.session.get(OnboardingRequest, request_id)
-    if onboarding is None or onboarding.status == Status.DRAFT and not _is_owner(onboarding):
+    if onboarding is None or (onboarding.status == Status.DRAFT and not _is_owner(onboarding)):
         abort(404)
     if not (links.is_granted(onboarding.id) or _is_owner(onboarding)):
         if not current_user.is_authenticated:
@@ -163,7 +164,7 @@ def resume(request_id: uuid.UUID) -> Response:
 
 @bp.route("/<uuid:request_id>/type", methods=["GET", "POST"])
 @login_required
-def type(request_id: uuid.UUID) -> Response:  # noqa: A001 - the question is called "type"
+def type(request_id: uuid.UUID) -> Response:
     onboarding = _question_or_redirect(request_id, services.QUESTION_TYPE)
     if isinstance(onboarding, Response):
         return onboarding
@@ -351,18 +352,47 @@ def consent(request_id: uuid.UUID) -> Response:
                   current=current, cancel_form=TermsForm())
 
 
-def _step_or_redirect(request_id: uuid.UUID, position: int):
+@dataclass(frozen=True)
+class _OpenStep:
+    """A consent step the owner can act on now, with what its pages show."""
+
+    onboarding: OnboardingRequest
+    step: ConsentStep
+    manufacturer: Manufacturer
+    entity_type: EntityType
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "onboarding": self.onboarding, "consent_step": self.step,
+            "manufacturer": self.manufacturer, "entity_type": self.entity_type,
+            "approval": consent_service.open_attempt(self.step),
+            "identifier": consent_service.device_identifier(self.onboarding, self.manufacturer),
+            **extra,
+        }
+
+    def render(self, errors: ErrorList, block: str = "main", **extra: Any) -> Response:
+        return render("wizard/step.html", block=block, errors=errors,
+                      status=422 if errors else 200, **self.context(**extra))
+
+
+def _open_step(request_id: uuid.UUID, position: int) -> _OpenStep | Response:
+    """The step at `position`, or a redirect to where the request stands when it is done
+    or not open yet."""
     onboarding = _consent_request(request_id)
     if isinstance(onboarding, Response):
-        return onboarding, None
+        return onboarding
     step = next((s for s in onboarding.steps if s.position == position), None)
     if step is None:
         abort(404)
     if step.status == StepStatus.DONE or not services.step_available(onboarding, step):
         if request.method == "POST" and step.status == StepStatus.DONE:
             flash(gettext("That step is already done."), "info")
-        return redirect(flow.resume_url(onboarding)), None
-    return onboarding, step
+        return redirect(flow.resume_url(onboarding))
+    catalog = current_catalog()
+    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
+    entity_type = catalog.entity_type(onboarding.type)
+    assert manufacturer is not None and entity_type is not None
+    return _OpenStep(onboarding, step, manufacturer, entity_type)
 
 
 def _evidence() -> dict[str, Any]:
@@ -374,84 +404,86 @@ def _evidence() -> dict[str, Any]:
 
 @bp.route("/<uuid:request_id>/steps/<int:position>", methods=["GET", "POST"])
 def step(request_id: uuid.UUID, position: int) -> Response:
-    onboarding, consent_step = _step_or_redirect(request_id, position)
-    if isinstance(onboarding, Response):
-        return onboarding
-    catalog = current_catalog()
-    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
-    entity_type = catalog.entity_type(onboarding.type)
-    assert manufacturer is not None and entity_type is not None
-    context: dict[str, Any] = {"onboarding": onboarding, "consent_step": consent_step,
-                               "manufacturer": manufacturer, "entity_type": entity_type}
-    errors: ErrorList = []
-    if consent_step.kind == "terms":
-        # The terms in the language they were shown in (posted back with them): the hash
-        # kept is of the very text the owner read.
-        shown_in = request.form.get("language", "")
-        with force_locale(shown_in) if shown_in in LANGUAGES else nullcontext():
-            terms = terms_for(onboarding.tenant.name, in_sentence(gettext(entity_type.label)),
-                              manufacturer.name)
-            terms_language = current_language()
-        form = TermsForm(data={"version": terms.version})
-        if form.validate_on_submit():
-            if form.version.data != terms.version:
-                flash(gettext("The terms changed while you were reading them. "
-                              "Please read them again."), "info")
-                return redirect(request.path)
-            services.complete_step(onboarding, consent_step, _actor(), {
-                **_evidence(), "terms_version": terms.version, "terms_sha256": terms.sha256,
-                "terms_language": terms_language,
-            })
-            db.session.commit()
-            return redirect(flow.resume_url(onboarding))
-        context.update(form=form, terms=terms)
-    elif consent_step.kind == "pairing_code":
-        form = PairingForm()
-        assert manufacturer.pairing is not None
-        form.code.label.text = gettext(manufacturer.pairing.label)
-        if form.validate_on_submit():
-            try:
-                services.enter_pairing_code(onboarding, consent_step, form.code.data or "",
-                                            manufacturer, _actor(), _evidence())
-            except IdentifierError as error:
-                db.session.commit()  # keep the failed attempt on the timeline
-                form.code.errors = [translate(error)]
-            else:
-                db.session.commit()
-                return redirect(flow.resume_url(onboarding))
-        errors = _form_errors(form)
-        context.update(form=form, pairing=manufacturer.pairing)
-    else:
-        form = TermsForm()  # CSRF only: the action is the button
-        if form.validate_on_submit():
-            if consent_step.kind == "redirect":
-                url = consent_service.start_redirect(onboarding, consent_step, manufacturer,
-                                                     _actor())
-                db.session.commit()
-                return redirect(url)
-            if consent_step.status != StepStatus.WAITING:
-                consent_service.start_app_consent(onboarding, consent_step, manufacturer,
-                                                  _actor())
-                db.session.commit()
+    page = _open_step(request_id, position)
+    if isinstance(page, Response):
+        return page
+    if page.step.kind == "terms":
+        return _terms_step(page)
+    if page.step.kind == "pairing_code":
+        return _pairing_step(page)
+    return _provider_step(page)
+
+
+def _terms_step(page: _OpenStep) -> Response:
+    # The terms in the language they were shown in (posted back with them): the hash
+    # kept is of the very text the owner read.
+    shown_in = request.form.get("language", "")
+    with force_locale(shown_in) if shown_in in LANGUAGES else nullcontext():
+        terms = terms_for(page.onboarding.tenant.name,
+                          in_sentence(gettext(page.entity_type.label)), page.manufacturer.name)
+        terms_language = current_language()
+    form = TermsForm(data={"version": terms.version})
+    if form.validate_on_submit():
+        if form.version.data != terms.version:
+            flash(gettext("The terms changed while you were reading them. "
+                          "Please read them again."), "info")
             return redirect(request.path)
-        if consent_step.kind == "app_consent" and consent_step.status == StepStatus.WAITING:
-            consent_service.check_app_consent(onboarding, consent_step)
+        services.complete_step(page.onboarding, page.step, _actor(), {
+            **_evidence(), "terms_version": terms.version, "terms_sha256": terms.sha256,
+            "terms_language": terms_language,
+        })
+        db.session.commit()
+        return redirect(flow.resume_url(page.onboarding))
+    return page.render([], form=form, terms=terms)
+
+
+def _pairing_step(page: _OpenStep) -> Response:
+    pairing = page.manufacturer.pairing
+    assert pairing is not None
+    form = PairingForm()
+    form.code.label.text = gettext(pairing.label)
+    if form.validate_on_submit():
+        try:
+            services.enter_pairing_code(page.onboarding, page.step, form.code.data or "",
+                                        page.manufacturer, _actor(), _evidence())
+        except IdentifierError as error:
+            db.session.commit()  # keep the failed attempt on the timeline
+            form.code.errors = [translate(error)]
+        else:
             db.session.commit()
-            if consent_step.status == StepStatus.DONE:
-                return redirect(flow.resume_url(onboarding))
-        context.update(form=form, correction=_correction_form(onboarding, manufacturer),
-                       approval=consent_service.open_attempt(consent_step),
-                       identifier=consent_service.device_identifier(onboarding, manufacturer))
-    return render("wizard/step.html", errors=errors, status=422 if errors else 200, **context)
+            return redirect(flow.resume_url(page.onboarding))
+    return page.render(_form_errors(form), form=form, pairing=pairing)
 
 
-def _correction_form(onboarding: OnboardingRequest, manufacturer: Manufacturer,
-                     **kwargs: Any) -> Any:
+def _provider_step(page: _OpenStep) -> Response:
+    """A redirect or app_consent step: start it at the manufacturer, or show its state."""
+    form = TermsForm()  # CSRF only: the action is the button
+    if form.validate_on_submit():
+        if page.step.kind == "redirect":
+            url = consent_service.start_redirect(page.onboarding, page.step, page.manufacturer,
+                                                 _actor())
+            db.session.commit()
+            return redirect(url)
+        if page.step.status != StepStatus.WAITING:
+            consent_service.start_app_consent(page.onboarding, page.step, page.manufacturer,
+                                              _actor())
+            db.session.commit()
+        return redirect(request.path)
+    if page.step.kind == "app_consent" and page.step.status == StepStatus.WAITING:
+        consent_service.check_app_consent(page.onboarding, page.step)
+        db.session.commit()
+        if page.step.status == StepStatus.DONE:
+            return redirect(flow.resume_url(page.onboarding))
+    return page.render([], form=form, correction=_correction_form(page))
+
+
+def _correction_form(page: _OpenStep) -> Any:
     """The identifying fields, prefilled, for correcting a device not found on the account."""
-    if not manufacturer.attributes:
+    if not page.manufacturer.attributes:
         return None
-    return details_form(manufacturer, data={**onboarding.information, **onboarding.properties},
-                        **kwargs)
+    onboarding = page.onboarding
+    return details_form(page.manufacturer,
+                        data={**onboarding.information, **onboarding.properties})
 
 
 def _follow(url: str) -> Response:
@@ -466,55 +498,41 @@ def _follow(url: str) -> Response:
 @bp.get("/<uuid:request_id>/steps/<int:position>/status")
 def step_status(request_id: uuid.UUID, position: int) -> Response:
     """The live status of a step waiting for the manufacturer (polled by the page)."""
-    onboarding, consent_step = _step_or_redirect(request_id, position)
-    if isinstance(onboarding, Response):
-        return _follow(onboarding.location or url_for("main.home"))
-    if consent_step.kind == "app_consent" and consent_step.status == StepStatus.WAITING:
-        consent_service.check_app_consent(onboarding, consent_step)
+    page = _open_step(request_id, position)
+    if isinstance(page, Response):
+        return _follow(page.location or url_for("main.home"))
+    if page.step.kind == "app_consent" and page.step.status == StepStatus.WAITING:
+        consent_service.check_app_consent(page.onboarding, page.step)
         db.session.commit()
-    if consent_step.status == StepStatus.DONE:
-        return _follow(flow.resume_url(onboarding))
-    if consent_step.status != StepStatus.WAITING:
-        return _follow(url_for("wizard.step", request_id=onboarding.id, position=position))
-    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
-    assert manufacturer is not None
-    return render("wizard/step.html", block="live_status", onboarding=onboarding,
-                  consent_step=consent_step, manufacturer=manufacturer,
-                  approval=consent_service.open_attempt(consent_step),
-                  identifier=consent_service.device_identifier(onboarding, manufacturer))
+    if page.step.status == StepStatus.DONE:
+        return _follow(flow.resume_url(page.onboarding))
+    if page.step.status != StepStatus.WAITING:
+        return _follow(url_for("wizard.step", request_id=page.onboarding.id, position=position))
+    return page.render([], block="live_status")
 
 
 @bp.post("/<uuid:request_id>/steps/<int:position>/identifier")
 def correct_identifier(request_id: uuid.UUID, position: int) -> Response:
     """Correct the identifier after the device was not found on the account, then retry."""
-    onboarding, consent_step = _step_or_redirect(request_id, position)
-    if isinstance(onboarding, Response):
-        return onboarding
-    catalog = current_catalog()
-    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
-    entity_type = catalog.entity_type(onboarding.type)
-    assert manufacturer is not None and entity_type is not None
-    form = _correction_form(onboarding, manufacturer)
+    page = _open_step(request_id, position)
+    if isinstance(page, Response):
+        return page
+    form = _correction_form(page)
     if form is None:
         abort(404)
     if form.validate_on_submit():
-        answers = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
+        answers = {a.name: getattr(form, a.name).data for a in page.manufacturer.attributes}
         try:
-            services.correct_information(onboarding, answers, catalog, _actor())
+            services.correct_information(page.onboarding, answers, current_catalog(), _actor())
         except InvalidAnswers as invalid:
             for name, error in invalid.errors.items():
                 getattr(form, name).errors = [translate(error)]
         else:
             db.session.commit()
             flash(gettext("Saved. Try the connection again."), "success")
-            return redirect(url_for("wizard.step", request_id=onboarding.id,
+            return redirect(url_for("wizard.step", request_id=page.onboarding.id,
                                     position=position))
-    errors = _form_errors(form)
-    return render("wizard/step.html", errors=errors, status=422 if errors else 200,
-                  onboarding=onboarding, consent_step=consent_step, manufacturer=manufacturer,
-                  entity_type=entity_type, form=TermsForm(), correction=form,
-                  approval=consent_service.open_attempt(consent_step),
-                  identifier=consent_service.device_identifier(onboarding, manufacturer))
+    return page.render(_form_errors(form), form=TermsForm(), correction=form)
 
 
 @bp.get("/<uuid:request_id>/done")
