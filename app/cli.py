@@ -6,6 +6,7 @@ import re
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from app.consent import crypto
@@ -15,10 +16,11 @@ from app.onboarding.services import expire_if_due
 from app.onboarding.states import FINAL
 from app.seed import seed_demo
 
-tenants = click.Group("tenants", help="Manage tenants.")
-users = click.Group("users", help="Manage users.")
-api_keys = click.Group("api-keys", help="Manage API keys.")
-onboarding = click.Group("onboarding", help="Onboarding requests: expiry and token keys.")
+# AppGroup runs each command inside the app context, also under app.test_cli_runner().
+tenants = AppGroup("tenants", help="Manage tenants.")
+users = AppGroup("users", help="Manage users.")
+api_keys = AppGroup("api-keys", help="Manage API keys.")
+onboarding = AppGroup("onboarding", help="Onboarding requests: expiry and token keys.")
 
 
 def _tenant(slug: str) -> Tenant:
@@ -29,6 +31,7 @@ def _tenant(slug: str) -> Tenant:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Create the demo tenant and one user per role (safe to run again)."""
     for email, password in seed_demo().items():

@@ -26,11 +26,12 @@ def login() -> Response:
         email = (form.email.data or "").strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         password = form.password.data or ""
-        if user is not None and user.active and user.check_password(password):
+        # The hash is always checked, so an unknown or inactive account takes as long.
+        password_ok = (user.check_password(password) if user is not None
+                       else check_password_hash(_DUMMY_HASH, password))
+        if user is not None and user.active and password_ok:
             login_user(user)
             return redirect(next_url or url_for("main.home"))
-        if user is None:
-            check_password_hash(_DUMMY_HASH, password)
         # One message whether the email exists or not.
         form.form_errors.append(gettext("The email address or the password is not right."))
     errors = [("email", message) for message in form.form_errors]

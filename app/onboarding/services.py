@@ -267,7 +267,8 @@ def submit_request(request: OnboardingRequest, catalog: Catalog, actor: Actor) -
 def create_steps(request: OnboardingRequest, manufacturer: Manufacturer) -> None:
     for position, spec in enumerate(manufacturer.steps, start=1):
         request.steps.append(
-            ConsentStep(position=position, kind=spec.kind, status=StepStatus.TODO, evidence={})
+            ConsentStep(position=position, kind=spec.kind, status=StepStatus.TODO, attempts=0,
+                        evidence={})
         )
 
 

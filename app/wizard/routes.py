@@ -91,7 +91,9 @@ def _expire_if_due(onboarding: OnboardingRequest) -> None:
 def _question_or_redirect(request_id: uuid.UUID, name: str) -> OnboardingRequest | Response:
     onboarding = _own_request(request_id)
     if onboarding.status != Status.DRAFT:
-        if request.method == "POST":
+        # A canceled or failed request's own page says why; "already sent" would not.
+        if request.method == "POST" and onboarding.status not in (Status.CANCELED,
+                                                                  Status.FAILED):
             flash(gettext("Your answers were already sent, so they were not changed."), "info")
         return redirect(flow.resume_url(onboarding))
     if not flow.can_visit(onboarding, name):
@@ -381,6 +383,8 @@ def _open_step(request_id: uuid.UUID, position: int) -> _OpenStep | Response:
     onboarding = _consent_request(request_id)
     if isinstance(onboarding, Response):
         return onboarding
+    if onboarding.status == Status.DRAFT:
+        return redirect(flow.resume_url(onboarding))  # not sent yet: no steps to take
     step = next((s for s in onboarding.steps if s.position == position), None)
     if step is None:
         abort(404)

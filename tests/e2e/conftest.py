@@ -18,6 +18,10 @@ Every test here is marked `browser`. Fixtures:
   `make_context(...)` takes the same arguments and returns the context.
 - `screenshot(page, name)` — saves tests/e2e/screenshots/<name>.png when
   SCREENSHOTS=1.
+
+Accessibility (tests/e2e/a11y.py) is enforced here too: every context watches htmx swaps
+(so an audit can tell where focus went), and when a test has passed, every page of the app
+still open in its contexts is audited once more at teardown.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
+from tests.e2e.a11y import SWAP_WATCH_SCRIPT, audit, is_app_page
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS_DIR = HERE / "screenshots"
@@ -84,6 +89,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.browser)
+
+
+CALL_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # Fixtures read this at teardown: the final audit runs only after a test has passed.
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -175,8 +192,14 @@ MakePage = Callable[..., Page]
 
 
 @pytest.fixture
-def make_context(live_server: LiveServer, new_context: MakeContext) -> MakeContext:
-    """Factory: a new context on the live server; every one closes at teardown."""
+def make_context(
+    live_server: LiveServer, new_context: MakeContext, request: pytest.FixtureRequest
+) -> Iterator[MakeContext]:
+    """Factory: a new context on the live server; every one closes at teardown.
+
+    After a test that passed, each page of the app still open is audited for accessibility.
+    """
+    contexts: list[BrowserContext] = []
 
     def _make_context(
         viewport: Viewport | str = "desktop", *, javascript: bool = True, **context_args: Any
@@ -191,9 +214,17 @@ def make_context(live_server: LiveServer, new_context: MakeContext) -> MakeConte
             }
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.add_init_script(SWAP_WATCH_SCRIPT)
+        contexts.append(context)
         return context
 
-    return _make_context
+    yield _make_context
+
+    if request.node.stash.get(CALL_PASSED, False):
+        for context in contexts:
+            for page in context.pages:
+                if is_app_page(page, live_server.url):
+                    audit(page, "when the test ended")
 
 
 @pytest.fixture

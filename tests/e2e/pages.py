@@ -4,6 +4,10 @@ They work the same with JavaScript on (htmx swaps the page and pushes the URL) a
 (a full page load), because every method either acts or waits for something a person
 would see. They never sleep: Playwright's `expect` retries until its timeout.
 
+Every page and state they reach is audited for accessibility (tests/e2e/a11y.py): after each
+wait for a page (`expect_heading`), on each error, and before each action, so a journey
+written with them is checked wherever it goes.
+
     home = SignInPage(page).open().sign_in(email, password)
     wizard = home.connect_a_device()
     wizard.choose("Retrofit meter reader")
@@ -17,6 +21,8 @@ import re
 from re import Pattern
 
 from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.a11y import audit
 
 ERROR_SUMMARY_TITLE = "There is a problem"
 
@@ -45,8 +51,16 @@ class AppPage:
         return self.page.get_by_role("heading", level=1)
 
     def expect_heading(self, text: str | Pattern[str]) -> None:
-        """Wait until the page's heading is `text` (also how to wait for the next page)."""
+        """Wait until the page's heading is `text` (also how to wait for the next page).
+
+        The page is then audited for accessibility.
+        """
         expect(self.heading).to_have_text(text)
+        self.audit(f"heading {text if isinstance(text, str) else text.pattern!r}")
+
+    def audit(self, where: str = "") -> None:
+        """Fail unless the page as it is now passes the accessibility checks."""
+        audit(self.page, where)
 
     def expect_url(self, pattern: str | Pattern[str]) -> None:
         expect(self.page).to_have_url(pattern)
@@ -83,6 +97,7 @@ class AppPage:
         return self.page.get_by_label(label, exact=True)
 
     def fill(self, label: str, value: str) -> None:
+        self.audit(f"before filling {label!r}")
         self.field(label).fill(value)
 
     def radio(self, label: str) -> Locator:
@@ -90,6 +105,7 @@ class AppPage:
 
     def choose(self, label: str) -> None:
         """Pick the radio whose label is `label`."""
+        self.audit(f"before choosing {label!r}")
         self.radio(label).check()
 
     def button(self, name: str) -> Locator:
@@ -97,6 +113,7 @@ class AppPage:
 
     def press(self, name: str) -> None:
         """Click the button called `name`."""
+        self.audit(f"before pressing {name!r}")
         self.button(name).click()
 
     def continue_(self) -> None:
@@ -108,6 +125,7 @@ class AppPage:
 
     def follow(self, name: str | Pattern[str]) -> None:
         """Click the link called `name`."""
+        self.audit(f"before following {name!r}")
         self.link(name).click()
 
     # ------------------------------------------------------------ errors
@@ -125,6 +143,7 @@ class AppPage:
     def expect_errors(self, *messages: str) -> None:
         """The error summary lists exactly `messages`, in order."""
         expect(self.error_summary.get_by_role("link")).to_have_text(list(messages))
+        self.audit("error summary")
 
     def expect_field_error(self, label: str, message: str) -> None:
         """The field called `label` is marked invalid and `message` is shown with it."""
@@ -144,6 +163,7 @@ class AppPage:
         link = self.error_summary.get_by_role("link", name=message)
         field_id = self.field(label).get_attribute("id")
         expect(link).to_have_attribute("href", f"#{field_id}")
+        self.audit(f"error on {label!r}")
 
     def expect_no_errors(self) -> None:
         expect(self.error_summary).to_have_count(0)
@@ -195,6 +215,7 @@ class HomePage(AppPage):
         name = device if isinstance(device, Pattern) else re.compile(
             rf"^Continue with {re.escape(device)}"
         )
+        self.audit("before continuing an unfinished request")
         self.unfinished.get_by_role("link", name=name).click()
         return AppPage(self.page)
 

@@ -22,9 +22,8 @@ DEMO_EMAILS = ["owner@demo.example", "installer@demo.example", "support@demo.exa
 
 
 def run(runner, *args):
-    """Run `flask ARGS`; like the `flask` command, with the app's context pushed."""
-    with runner.app.app_context():
-        return runner.invoke(args=list(args))
+    """Run `flask ARGS`: each command pushes the app context itself, as under `flask`."""
+    return runner.invoke(args=list(args))
 
 
 def rows(app, model):

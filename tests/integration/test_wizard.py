@@ -1017,3 +1017,18 @@ def test_events_record_who_answered(app, alice):
         events = session.query(Event).filter_by(request_id=request_id).order_by(Event.id).all()
         assert [e.kind for e in events] == ["created", "answer"]
         assert all(e.actor.startswith("user:") for e in events)
+
+
+def test_a_step_url_of_a_draft_leads_back_to_its_question(alice):
+    request_id = start(alice, "RetrofitMeter")
+    response = alice.get(url(request_id, "steps/1"))
+    assert path_of(response) == url(request_id, "manufacturer")
+
+
+def test_answering_a_canceled_draft_does_not_claim_it_was_sent(alice):
+    request_id = start(alice, "RetrofitMeter")
+    alice.post(url(request_id, "cancel"))
+    response = alice.post(url(request_id, "manufacturer"), data={"manufacturer": "Xenn"},
+                          follow_redirects=True)
+    assert "already sent" not in response.text
+    assert "canceled" in response.text.lower()
