@@ -36,6 +36,9 @@ class Config:
     # How long a consent link sent to an owner keeps working.
     CONSENT_LINK_MAX_AGE = timedelta(days=_int("CONSENT_LINK_MAX_AGE_DAYS", 14))
 
+    # Static URLs carry a content hash (app/templating.py), so they can be cached for long.
+    SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
+
     MAX_CONTENT_LENGTH = 1024 * 1024
 
 

@@ -34,8 +34,6 @@ def render(template: str, block: str = "main", status: int = 200, **context: Any
             # htmx takes the document title from a <title> in the fragment.
             title = render_block(template, "title", **context).strip()
             body = f"<title>{title} \N{EN DASH} {SITE_NAME}</title>\n{body}"
-            # The header's language switch (out of band) comes back to the page now shown.
-            body += "\n" + render_template("_language_switch.html", oob=True)
     else:
         body = render_template(template, **context)
     return make_response(body, status)

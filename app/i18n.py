@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -125,14 +125,17 @@ def translate(error: _DomainError) -> str:
     return template % params if params else template
 
 
-def _here() -> str:
-    """This page's path and query, where the language switch comes back to.
+def _page_left() -> str | None:
+    """The page the switch was used on: a local `next`, else the Referer when it is ours.
 
-    A `next` that leads off-site is left out: the page ignores it anyway.
-    """
-    query = [(name, value) for name, value in request.args.items(multi=True)
-             if name != "next" or safe_next(value)]
-    return request.path + (f"?{urlencode(query, safe='/')}" if query else "")
+    Links carry no `next`, so the same header serves every page, htmx swaps included."""
+    target = safe_next(request.args.get("next"))
+    if target:
+        return target
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
 
 
 @bp.get("/language/<code>")
@@ -140,7 +143,7 @@ def switch(code: str) -> Response:
     """Remember the chosen language for a year and go back to the page (never off-site)."""
     if code not in LANGUAGES:
         abort(404)
-    response = redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+    response = redirect(_page_left() or url_for("main.home"))
     response.set_cookie(
         COOKIE_NAME, code, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="Lax",
         secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
@@ -151,8 +154,7 @@ def switch(code: str) -> Response:
 def _template_context() -> dict[str, Any]:
     if not has_request_context():
         return {}
-    return {"languages": LANGUAGES, "current_language": current_language(),
-            "language_return_to": _here()}
+    return {"languages": LANGUAGES, "current_language": current_language()}
 
 
 def _vary_on_language(response: Response) -> Response:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from babel import dates as babel_dates
@@ -112,7 +115,27 @@ ERROR_PAGES = {
 }
 
 
+@lru_cache(maxsize=256)
+def _fingerprint(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def _version_static_urls(app: Flask) -> None:
+    """Every url_for('static', ...) carries the file's content hash (?v=...), so browsers
+    may keep static files for a year and still get a changed file at once."""
+    root = Path(app.static_folder or "")
+
+    @app.url_defaults
+    def add_version(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint != "static" or "v" in values or "filename" not in values:
+            return
+        path = root / values["filename"]
+        if path.is_file():
+            values["v"] = _fingerprint(str(path), path.stat().st_mtime)
+
+
 def init_app(app: Flask) -> None:
+    _version_static_urls(app)
     for name, function in {
         "status_label": status_label,
         "reason_label": reason_label,

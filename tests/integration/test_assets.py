@@ -1,0 +1,32 @@
+"""Static files: versioned URLs that browsers may keep for a year."""
+
+import os
+import re
+
+from flask import url_for
+
+from app.templating import _version_static_urls
+
+
+def test_pages_link_static_files_by_content_hash(client):
+    page = client.get("/auth/login")
+    links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert links
+    for link in links:
+        assert re.search(r"\?v=[0-9a-f]{12}$", link), link
+        with client.get(link) as answer:
+            assert answer.status_code == 200
+            assert "max-age=31536000" in answer.headers["Cache-Control"]
+
+
+def test_a_changed_file_gets_a_new_url(app, tmp_path):
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "a.css").write_text("a { color: red }")
+    app.static_folder = str(static)
+    _version_static_urls(app)
+    with app.test_request_context():
+        first = url_for("static", filename="a.css")
+        (static / "a.css").write_text("a { color: blue }")
+        os.utime(static / "a.css", (1, 1))
+        assert url_for("static", filename="a.css") != first
