@@ -236,6 +236,11 @@ def _audit_once(page: Page, where: str, exclude: list[str] | None, force: bool) 
         heading += f" at {size['width']}x{size['height']}, title {page.title()!r}:"
         lines = [heading, *(f"  {p}" for p in problems)]
         lines += [f"  {line}" for line in _format_violations(violations)]
+        import os  # TEMP-COLLECT
+        if os.environ.get("A11Y_COLLECT"):  # TEMP-COLLECT
+            with open(os.environ["A11Y_COLLECT"], "a") as out:  # TEMP-COLLECT
+                out.write("\n".join(lines) + "\n")  # TEMP-COLLECT
+            return  # TEMP-COLLECT
         raise AccessibilityError("\n".join(lines))
 
 
