@@ -41,7 +41,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from tests.e2e.a11y import SWAP_WATCH_SCRIPT, audit, is_app_page
+from tests.e2e.a11y import audit, is_app_page, watch
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS_DIR = HERE / "screenshots"
@@ -204,7 +204,7 @@ def make_context(
     def _make_context(
         viewport: Viewport | str = "desktop", *, javascript: bool = True, **context_args: Any
     ) -> BrowserContext:
-        size = viewport if isinstance(viewport, Viewport) else VIEWPORTS[viewport]
+        size = VIEWPORTS[viewport] if isinstance(viewport, str) else viewport
         context = new_context(
             **{
                 **size.context_args(),
@@ -214,7 +214,7 @@ def make_context(
             }
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        context.add_init_script(SWAP_WATCH_SCRIPT)
+        watch(context, javascript=javascript)
         contexts.append(context)
         return context
 

@@ -296,6 +296,7 @@ def test_manufacturer_filter_narrows_the_list_as_you_type(
     search.fill("au")
     # A substring match: "Renault" holds "au" as well.
     expect(radios).to_have_count(2)
+    wizard.audit("the list filtered")
     expect(wizard.radio("Audi")).to_be_visible()
     expect(wizard.radio("Renault")).to_be_visible()
     search.fill("aud")
@@ -304,6 +305,7 @@ def test_manufacturer_filter_narrows_the_list_as_you_type(
     search.fill("zz")
     expect(radios).to_have_count(0)
     expect(page.get_by_text("No manufacturer matches")).to_be_visible()
+    wizard.audit("no manufacturer matches")
     search.fill("aud")
     wizard.answer("Which Audi electric vehicle is it?", choice="Audi")
 
