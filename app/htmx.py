@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, Response, make_response, render_template, request
+from flask import Flask, Response, make_response, redirect, render_template, request
 from htmx_flask import Htmx
 from jinja2_fragments.flask import render_block
 
@@ -55,6 +55,13 @@ def _leave_site_with_full_navigation(response: Response) -> Response:
     here = urlsplit(request.host_url)
     if (target.scheme, target.netloc) == (here.scheme, here.netloc):
         return response
-    answer = make_response("", 200)
-    answer.headers["HX-Redirect"] = response.location or ""
-    return answer
+    return follow(response.location or "")
+
+
+def follow(url: str) -> Response:
+    """Go to `url`: a redirect, or for htmx a header that makes it load the whole page."""
+    if not is_htmx():
+        return redirect(url)
+    response = make_response("", 200)
+    response.headers["HX-Redirect"] = url
+    return response

@@ -68,8 +68,12 @@ class PairingForm(FlaskForm):
     )
 
 
-class TermsForm(FlaskForm):
-    """Accepting is the button itself; the form only carries CSRF and the version seen."""
+class ActionForm(FlaskForm):
+    """A button that acts (send, cancel, go to the manufacturer): only CSRF to check."""
+
+
+class TermsForm(ActionForm):
+    """Accepting is the button itself; the form carries the version seen."""
 
     version = StringField()
 

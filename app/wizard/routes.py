@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,7 +18,7 @@ from app.catalog import EntityType, Manufacturer, current_catalog
 from app.consent import links
 from app.consent import service as consent_service
 from app.extensions import db, login_manager
-from app.htmx import is_htmx, render
+from app.htmx import follow, is_htmx, render
 from app.i18n import LANGUAGES, current_language, in_sentence, translate
 from app.identifiers import IdentifierError
 from app.models import ConsentStep, OnboardingRequest
@@ -29,6 +29,7 @@ from app.onboarding.terms import terms_for
 from app.wizard import bp, flow
 from app.wizard.forms import (
     NO_COLLECTIVE,
+    ActionForm,
     CollectiveForm,
     ManufacturerForm,
     PairingForm,
@@ -290,7 +291,7 @@ def check(request_id: uuid.UUID) -> Response:
         return onboarding
     catalog = current_catalog()
     manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
-    form = TermsForm()  # only CSRF here
+    form = ActionForm()
     errors: ErrorList = []
     if form.validate_on_submit():
         try:
@@ -313,7 +314,7 @@ def check(request_id: uuid.UUID) -> Response:
 @login_required
 def cancel(request_id: uuid.UUID) -> Response:
     onboarding = _own_request(request_id)
-    form = TermsForm()
+    form = ActionForm()
     if form.validate_on_submit() and not onboarding.is_final:
         services.cancel_request(onboarding, _actor(), reason="canceled by the owner")
         db.session.commit()
@@ -351,7 +352,7 @@ def consent(request_id: uuid.UUID) -> Response:
     manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
     current = services.current_step(onboarding)
     return render("wizard/consent.html", onboarding=onboarding, manufacturer=manufacturer,
-                  current=current, cancel_form=TermsForm())
+                  current=current, cancel_form=ActionForm())
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,7 @@ def _pairing_step(page: _OpenStep) -> Response:
 
 def _provider_step(page: _OpenStep) -> Response:
     """A redirect or app_consent step: start it at the manufacturer, or show its state."""
-    form = TermsForm()  # CSRF only: the action is the button
+    form = ActionForm()  # the action is the button
     if form.validate_on_submit():
         if page.step.kind == "redirect":
             url = consent_service.start_redirect(page.onboarding, page.step, page.manufacturer,
@@ -490,28 +491,19 @@ def _correction_form(page: _OpenStep) -> Any:
                         data={**onboarding.information, **onboarding.properties})
 
 
-def _follow(url: str) -> Response:
-    """Go to `url`: a redirect, or for htmx a header that makes it load the page."""
-    if not is_htmx():
-        return redirect(url)
-    response = make_response("", 200)
-    response.headers["HX-Redirect"] = url
-    return response
-
-
 @bp.get("/<uuid:request_id>/steps/<int:position>/status")
 def step_status(request_id: uuid.UUID, position: int) -> Response:
     """The live status of a step waiting for the manufacturer (polled by the page)."""
     page = _open_step(request_id, position)
     if isinstance(page, Response):
-        return _follow(page.location or url_for("main.home"))
+        return follow(page.location or url_for("main.home"))
     if page.step.kind == "app_consent" and page.step.status == StepStatus.WAITING:
         consent_service.check_app_consent(page.onboarding, page.step)
         db.session.commit()
     if page.step.status == StepStatus.DONE:
-        return _follow(flow.resume_url(page.onboarding))
+        return follow(flow.resume_url(page.onboarding))
     if page.step.status != StepStatus.WAITING:
-        return _follow(url_for("wizard.step", request_id=page.onboarding.id, position=position))
+        return follow(url_for("wizard.step", request_id=page.onboarding.id, position=position))
     return page.render([], block="live_status")
 
 
@@ -536,7 +528,7 @@ def correct_identifier(request_id: uuid.UUID, position: int) -> Response:
             flash(gettext("Saved. Try the connection again."), "success")
             return redirect(url_for("wizard.step", request_id=page.onboarding.id,
                                     position=position))
-    return page.render(_form_errors(form), form=TermsForm(), correction=form)
+    return page.render(_form_errors(form), form=ActionForm(), correction=form)
 
 
 @bp.get("/<uuid:request_id>/done")
