@@ -55,8 +55,12 @@ def create_tenant(slug: str, name: str) -> None:
 @users.command("create")
 @click.argument("email")
 @click.option("--tenant", "slug", required=True, help="The tenant's slug.")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.OWNER.value,
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.OWNER.value,
+    show_default=True,
+)
 @click.option("--password", required=True, help="At least 8 characters.")
 @click.option("--name", default="", help="The person's name.")
 def create_user(email: str, slug: str, role: str, password: str, name: str) -> None:

@@ -48,8 +48,10 @@ COOKIE_MAX_AGE = 365 * 24 * 60 * 60  # a year, in seconds
 TRANSLATIONS = Path(__file__).with_name("translations")
 
 # An entity's status as a person reads it (the stored values are the API's).
-ENTITY_STATUS_LABELS = {"Connected": lazy_gettext("Connected"),
-                        "Disconnected": lazy_gettext("Disconnected")}
+ENTITY_STATUS_LABELS = {
+    "Connected": lazy_gettext("Connected"),
+    "Disconnected": lazy_gettext("Disconnected"),
+}
 
 # Languages that write nouns in the middle of a sentence with a capital letter.
 _CAPITALISED_NOUNS = frozenset({"de"})
@@ -145,7 +147,12 @@ def switch(code: str) -> Response:
         abort(404)
     response = redirect(_page_left() or url_for("main.home"))
     response.set_cookie(
-        COOKIE_NAME, code, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="Lax",
+        COOKIE_NAME,
+        code,
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="Lax",
         secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
     )
     return response

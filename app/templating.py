@@ -66,8 +66,13 @@ def identifier(item: Any) -> str:
 
 def device_name(item: Any) -> str:
     label = type_label(item.type)
-    name = gettext("%(manufacturer)s %(type)s", manufacturer=item.manufacturer,
-                   type=in_sentence(label)) if item.manufacturer else label
+    name = (
+        gettext(
+            "%(manufacturer)s %(type)s", manufacturer=item.manufacturer, type=in_sentence(label)
+        )
+        if item.manufacturer
+        else label
+    )
     ident = identifier(item)
     return f"{name} · {ident}" if ident else name
 
@@ -79,18 +84,19 @@ def _date_locale() -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
-    """"27 November 2026, 18:48 UTC", "27. November 2026 um 18:48 UTC", ... (times in UTC)."""
+    """ "27 November 2026, 18:48 UTC", "27. November 2026 um 18:48 UTC", ... (times in UTC)."""
     if not value:
         return ""
     locale = _date_locale()
-    return gettext("%(date)s, %(time)s UTC",
-                   date=babel_dates.format_date(value, "long", locale=locale),
-                   time=babel_dates.format_time(value, "HH:mm", tzinfo=babel_dates.UTC,
-                                                locale=locale))
+    return gettext(
+        "%(date)s, %(time)s UTC",
+        date=babel_dates.format_date(value, "long", locale=locale),
+        time=babel_dates.format_time(value, "HH:mm", tzinfo=babel_dates.UTC, locale=locale),
+    )
 
 
 def format_date(value: datetime | None) -> str:
-    """"27 November 2026", "27 november 2026", "27. November 2026", ... in the page's language."""
+    """ "27 November 2026", "27 november 2026", "27. November 2026", ... in the page's language."""
     return babel_dates.format_date(value, "long", locale=_date_locale()) if value else ""
 
 
@@ -105,13 +111,20 @@ def choice_label(attribute: Attribute, value: str) -> str:
 ERROR_PAGES = {
     400: (_l("Something in the request was not right"), _l("Go back and try again.")),
     403: (_l("You cannot open this page"), _l("Go back, or sign in with another account.")),
-    404: (_l("Page not found"), _l("If you typed the address, check it is correct. If you "
-                                   "followed a link, the request may belong to another account.")),
+    404: (
+        _l("Page not found"),
+        _l(
+            "If you typed the address, check it is correct. If you "
+            "followed a link, the request may belong to another account."
+        ),
+    ),
     405: (_l("Page not found"), _l("This page cannot be opened this way.")),
     413: (_l("That was too much to send"), _l("Go back and send less.")),
     429: (_l("Too many tries"), _l("Wait a minute, then try again.")),
-    500: (_l("Sorry, something went wrong on our side"), _l("Your answers are saved. Try again "
-                                                            "in a few minutes.")),
+    500: (
+        _l("Sorry, something went wrong on our side"),
+        _l("Your answers are saved. Try again in a few minutes."),
+    ),
 }
 
 

@@ -285,8 +285,13 @@ def run_facts() -> dict[str, str]:
 def _commit() -> str:
     def git(*args: str) -> str:
         # --no-optional-locks: reading must not refresh (write) the index others use.
-        done = subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"

@@ -99,8 +99,9 @@ class FormReplay:
         self.app = app
         self.forms: dict[str, ReplayedForm] = {}
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         form = self.forms.get(path.removeprefix(REPLAY)) if path.startswith(REPLAY) else None
         if form is not None and environ["REQUEST_METHOD"] == "GET":
@@ -124,8 +125,9 @@ class CompressingProxy:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         answer: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -149,10 +151,12 @@ class CompressingProxy:
         ):
             body = gzip.compress(body, 6, mtime=0)
             vary = [v for n, v in headers if n.lower() == "vary"]
-            headers = [(n, v) for n, v in headers
-                       if n.lower() not in ("content-length", "vary")]
-            headers += [("Content-Encoding", "gzip"), ("Content-Length", str(len(body))),
-                        ("Vary", ", ".join([*vary, "Accept-Encoding"]))]
+            headers = [(n, v) for n, v in headers if n.lower() not in ("content-length", "vary")]
+            headers += [
+                ("Content-Encoding", "gzip"),
+                ("Content-Length", str(len(body))),
+                ("Vary", ", ".join([*vary, "Accept-Encoding"])),
+            ]
         start_response(status, headers)
         return [body]
 
@@ -190,27 +194,33 @@ class Result:
     runs: list[int | None] = field(default_factory=list)
 
     def missed(self) -> list[str]:
-        return [c for c in CATEGORIES
-                if self.scores.get(c) is None or (self.scores[c] or 0) < GOALS[c]]
+        return [
+            c for c in CATEGORIES if self.scores.get(c) is None or (self.scores[c] or 0) < GOALS[c]
+        ]
 
 
 def lighthouse_user_agents() -> dict[str, str]:
     """The user agents Lighthouse emulates by default, by form factor."""
-    script = ("import('lighthouse/core/config/constants.js')"
-              ".then(c => console.log(JSON.stringify(c.userAgents)))")
-    done = subprocess.run(["node", "-e", script], cwd=BENCH, capture_output=True, text=True,
-                          check=True)
+    script = (
+        "import('lighthouse/core/config/constants.js')"
+        ".then(c => console.log(JSON.stringify(c.userAgents)))"
+    )
+    done = subprocess.run(
+        ["node", "-e", script], cwd=BENCH, capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout)
 
 
 def lighthouse_version() -> str:
-    done = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [str(LIGHTHOUSE), "--version"], capture_output=True, text=True, check=False
+    )
     return done.stdout.strip() or "?"
 
 
-def run_lighthouse(url: str, key: str, form_factor: str, cookie: str | None,
-                   ignore_status: bool, again: int) -> Result:
+def run_lighthouse(
+    url: str, key: str, form_factor: str, cookie: str | None, ignore_status: bool, again: int
+) -> Result:
     """One Lighthouse run; below the performance goal, `again` more and the median run kept.
 
     Accessibility and best practices do not vary between runs; performance does (a busy
@@ -222,22 +232,25 @@ def run_lighthouse(url: str, key: str, form_factor: str, cookie: str | None,
     runs = [result]
     for number in range(again):
         runs.append(_run_once(url, key, form_factor, cookie, ignore_status, f".{number + 2}"))
-    good = sorted((r for r in runs if not r.error),
-                  key=lambda r: r.scores.get("performance") or 0)
+    good = sorted((r for r in runs if not r.error), key=lambda r: r.scores.get("performance") or 0)
     median = good[(len(good) - 1) // 2]
     median.runs = [r.scores.get("performance") for r in runs]
     median.seconds = sum(r.seconds for r in runs)
     return median
 
 
-def _run_once(url: str, key: str, form_factor: str, cookie: str | None, ignore_status: bool,
-              suffix: str = "") -> Result:
+def _run_once(
+    url: str, key: str, form_factor: str, cookie: str | None, ignore_status: bool, suffix: str = ""
+) -> Result:
     REPORTS.mkdir(exist_ok=True)
     output = REPORTS / f"{key}-{form_factor}{suffix}"
     command = [
-        str(LIGHTHOUSE), url,
+        str(LIGHTHOUSE),
+        url,
         "--quiet",
-        "--output=json", "--output=html", f"--output-path={output}",
+        "--output=json",
+        "--output=html",
+        f"--output-path={output}",
         f"--only-categories={','.join(CATEGORIES)}",
         f"--chrome-flags={CHROME_FLAGS}",
     ]
@@ -249,8 +262,14 @@ def _run_once(url: str, key: str, form_factor: str, cookie: str | None, ignore_s
         command.append("--ignore-status-code")
     load = os.getloadavg()[0]
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, check=False,
-                          env={**os.environ, "CHROME_PATH": str(CHROMIUM)}, timeout=300)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CHROME_PATH": str(CHROMIUM)},
+        timeout=300,
+    )
     result = Result(key, form_factor, seconds=time.monotonic() - started, load=load)
     report = output.with_name(output.name + ".report.json")
     if done.returncode != 0 or not report.exists():
@@ -279,16 +298,28 @@ def read(lhr: dict[str, Any], result: Result) -> None:
             weighted = ref.get("weight", 0) > 0
             # Weighted audits cost points below 1; in performance the opportunities and
             # diagnostics (weight 0) say where the time goes, so list those below 0.9.
-            if mode == "error" or (audit_score is not None and (
+            if mode == "error" or (
+                audit_score is not None
+                and (
                     (weighted and audit_score < 1)
-                    or (category_id == "performance" and not weighted and audit_score < 0.9))):
+                    or (category_id == "performance" and not weighted and audit_score < 0.9)
+                )
+            ):
                 where = _where(audit) if category_id != "performance" else []
-                failing.append(Audit(ref["id"], audit["title"], audit_score,
-                                     audit.get("displayValue", ""), where))
+                failing.append(
+                    Audit(
+                        ref["id"], audit["title"], audit_score, audit.get("displayValue", ""), where
+                    )
+                )
         result.failing[category_id] = failing
     result.benchmark_index = (lhr.get("environment") or {}).get("benchmarkIndex")
-    for metric in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
-                   "cumulative-layout-shift", "speed-index"):
+    for metric in (
+        "first-contentful-paint",
+        "largest-contentful-paint",
+        "total-blocking-time",
+        "cumulative-layout-shift",
+        "speed-index",
+    ):
         if metric in audits:
             result.metrics[metric] = audits[metric].get("displayValue", "")
 
@@ -305,7 +336,7 @@ def _where(audit: dict[str, Any], most: int = 3) -> list[str]:
             label = node.get("nodeLabel") or node.get("snippet", "")
             why = (node.get("explanation") or "").splitlines()
             reason = why[1].strip() if len(why) > 1 else ""
-            text = f"`{node.get('selector', '?')}` \"{label[:60]}\""
+            text = f'`{node.get("selector", "?")}` "{label[:60]}"'
             found.append(text + (f": {reason[:160]}" if reason else ""))
         elif item.get("description"):
             found.append(str(item["description"])[:160])
@@ -320,8 +351,9 @@ def _where(audit: dict[str, Any], most: int = 3) -> list[str]:
 # ---------------------------------------------------------------- the walk
 
 
-def signed_in_context(browser: Browser, base_url: str, password: str, user_agent: str
-                      ) -> BrowserContext:
+def signed_in_context(
+    browser: Browser, base_url: str, password: str, user_agent: str
+) -> BrowserContext:
     """A browser signed in as the owner with `user_agent` (a session is bound to its UA)."""
     context = new_context(browser, base_url, user_agent=user_agent)
     sign_in(context.new_page(), base_url, password)
@@ -346,8 +378,10 @@ def _expect_error_page(context: BrowserContext, url: str) -> None:
     """The replayed wrong answer must give the question again with its error (422)."""
     response = context.request.get(url, max_redirects=0)
     if response.status != 422 or 'aria-invalid="true"' not in response.text():
-        raise BenchError(f"replaying the wrong reference gave {response.status}, not the "
-                         "question with its error (422)")
+        raise BenchError(
+            f"replaying the wrong reference gave {response.status}, not the "
+            "question with its error (422)"
+        )
 
 
 def measure(keys: list[str], compress: bool, again: int) -> list[Result]:
@@ -366,8 +400,10 @@ def measure(keys: list[str], compress: bool, again: int) -> list[Result]:
             old.unlink()
     with serve(front) as server, sync_playwright() as playwright, chromium(playwright) as browser:
         assert replay is not None
-        sessions = {ff: signed_in_context(browser, server.url, server.password, user_agents[ff])
-                    for ff in FORM_FACTORS}
+        sessions = {
+            ff: signed_in_context(browser, server.url, server.password, user_agents[ff])
+            for ff in FORM_FACTORS
+        }
         owner = new_context(browser, server.url)
         for stop in walk(owner.new_page(), server.url, server.password):
             key = wanted.get(stop.key)
@@ -382,14 +418,18 @@ def measure(keys: list[str], compress: bool, again: int) -> list[Result]:
                     replay.forms[name] = record_wrong_answer(sessions[form_factor], stop)
                     url = f"{server.url}{REPLAY}{name}"
                     _expect_error_page(sessions[form_factor], url)
-                result = run_lighthouse(url, key, form_factor, cookie,
-                                        ignore_status=key == "details-error", again=again)
+                result = run_lighthouse(
+                    url, key, form_factor, cookie, ignore_status=key == "details-error", again=again
+                )
                 results.append(result)
                 scores = " ".join(f"{c} {result.scores.get(c)}" for c in CATEGORIES)
                 if result.runs:
                     scores += f" (median of performance {result.runs})"
-                print(f"  {PAGES[key][0]} ({form_factor}): {result.error or scores} "
-                      f"[{result.seconds:.0f} s]", file=sys.stderr)
+                print(
+                    f"  {PAGES[key][0]} ({form_factor}): {result.error or scores} "
+                    f"[{result.seconds:.0f} s]",
+                    file=sys.stderr,
+                )
             if len({r.page for r in results}) == len(keys):
                 break
         owner.close()
@@ -415,48 +455,73 @@ def report(results: list[Result], compress: bool, again: int) -> tuple[str, list
     for result in results:
         title = PAGES[result.page][0]
         metrics = result.metrics
-        rows.append([
-            title, result.form_factor,
-            *(_score(result, c) for c in CATEGORIES),
-            metrics.get("first-contentful-paint", NOTHING),
-            metrics.get("largest-contentful-paint", NOTHING),
-            metrics.get("total-blocking-time", NOTHING),
-            metrics.get("cumulative-layout-shift", NOTHING),
-            "yes" if not result.missed() and not result.error else "**NO**",
-        ])
+        rows.append(
+            [
+                title,
+                result.form_factor,
+                *(_score(result, c) for c in CATEGORIES),
+                metrics.get("first-contentful-paint", NOTHING),
+                metrics.get("largest-contentful-paint", NOTHING),
+                metrics.get("total-blocking-time", NOTHING),
+                metrics.get("cumulative-layout-shift", NOTHING),
+                "yes" if not result.missed() and not result.error else "**NO**",
+            ]
+        )
         if result.error:
             missed.append(f"{title} ({result.form_factor}): Lighthouse failed: {result.error}")
-            details.append(f"- **{title}, {result.form_factor}**: Lighthouse failed: "
-                           f"{result.error}")
+            details.append(
+                f"- **{title}, {result.form_factor}**: Lighthouse failed: {result.error}"
+            )
             continue
         for category in ("accessibility", "best-practices"):
             if category not in result.missed() and result.failing.get(category):
-                notes.append(f"- {title}, {result.form_factor}, {category} "
-                             f"{result.scores.get(category)}: "
-                             + "; ".join(a.describe() for a in result.failing[category]))
+                notes.append(
+                    f"- {title}, {result.form_factor}, {category} "
+                    f"{result.scores.get(category)}: "
+                    + "; ".join(a.describe() for a in result.failing[category])
+                )
         for category in result.missed():
-            missed.append(f"{title} ({result.form_factor}): {category} "
-                          f"{result.scores.get(category)}")
+            missed.append(
+                f"{title} ({result.form_factor}): {category} {result.scores.get(category)}"
+            )
             audits = result.failing.get(category, [])
             listed = "".join(f"\n  - {a.describe()}" for a in audits) or (
-                " no single audit below 1 (rounding of the weighted mean)")
-            details.append(f"- **{title}, {result.form_factor}, {category} "
-                           f"{result.scores.get(category)}**:{listed}")
-    header = ["Page", "Form factor", "Performance", "Accessibility", "Best practices",
-              "FCP", "LCP", "TBT", "CLS", "Goals met"]
-    served = ("behind gzip (level 6, as the production proxy would)" if compress
-              else "raw, without compression")
+                " no single audit below 1 (rounding of the weighted mean)"
+            )
+            details.append(
+                f"- **{title}, {result.form_factor}, {category} "
+                f"{result.scores.get(category)}**:{listed}"
+            )
+    header = [
+        "Page",
+        "Form factor",
+        "Performance",
+        "Accessibility",
+        "Best practices",
+        "FCP",
+        "LCP",
+        "TBT",
+        "CLS",
+        "Goals met",
+    ]
+    served = (
+        "behind gzip (level 6, as the production proxy would)"
+        if compress
+        else "raw, without compression"
+    )
     indexes = sorted(r.benchmark_index for r in results if r.benchmark_index)
     index = f"{indexes[len(indexes) // 2]:.0f}" if indexes else "?"
     loads = [r.load for r in results]
     load = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "?"
     busy = ", so other work shared the CPU" if loads and max(loads) > (os.cpu_count() or 1) else ""
-    verdict = ("Every page meets every goal." if not missed else
-               "Below goal, and the audits that cost the points (id, title, value):\n\n"
-               + "\n".join(details))
+    verdict = (
+        "Every page meets every goal."
+        if not missed
+        else "Below goal, and the audits that cost the points (id, title, value):\n\n"
+        + "\n".join(details)
+    )
     if notes:
-        verdict += ("\n\nAudits that failed on pages within their goals:\n\n"
-                    + "\n".join(notes))
+        verdict += "\n\nAudits that failed on pages within their goals:\n\n" + "\n".join(notes)
     markdown = f"""## Lighthouse
 
 `bench/lighthouse.py` · {facts_line(run_facts(), lighthouse=lighthouse_version())}
@@ -479,13 +544,21 @@ Reports: `bench/reports/<page>-<form factor>.report.html` after a run (not commi
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", default=",".join(PAGES),
-                        help=f"comma-separated, from: {', '.join(PAGES)}")
-    parser.add_argument("--no-compression", action="store_true",
-                        help="serve without the gzip that stands for the production proxy")
-    parser.add_argument("--again", type=int, default=2, metavar="N",
-                        help="runs added when performance is below goal; the median is kept "
-                        "(default 2)")
+    parser.add_argument(
+        "--pages", default=",".join(PAGES), help=f"comma-separated, from: {', '.join(PAGES)}"
+    )
+    parser.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="serve without the gzip that stands for the production proxy",
+    )
+    parser.add_argument(
+        "--again",
+        type=int,
+        default=2,
+        metavar="N",
+        help="runs added when performance is below goal; the median is kept (default 2)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="print only, leave the doc")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args()

@@ -52,8 +52,14 @@ FRAGMENT_GOAL = 0.25
 GZIP_LEVEL = 6  # nginx and Apache setups commonly use 5-6
 BROTLI_QUALITY = 5  # a usual setting for on-the-fly brotli
 
-COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/xml",
-                "image/svg+xml", "application/manifest+json")
+COMPRESSIBLE = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "application/xml",
+    "image/svg+xml",
+    "application/manifest+json",
+)
 KINDS = {"document": "HTML", "stylesheet": "CSS", "script": "JS", "image": "images"}
 HTMX_HEADERS = {"HX-Request": "true", "HX-Boosted": "true", "HX-Target": "main"}
 
@@ -111,8 +117,11 @@ class Fragment:
         return sum(b.gzip + b.headers for b in self.load.again)
 
     def ratio(self, size: str) -> float | None:
-        full, part = (len(self.full.raw), len(self.fragment.raw)) if size == "raw" else (
-            getattr(self.full, size), getattr(self.fragment, size))
+        full, part = (
+            (len(self.full.raw), len(self.fragment.raw))
+            if size == "raw"
+            else (getattr(self.full, size), getattr(self.fragment, size))
+        )
         return None if full is None or part is None else part / full
 
 
@@ -135,8 +144,11 @@ class Compressor:
     def fill(self, bodies: list[Body]) -> None:
         """Set each body's compressed sizes (an incompressible type travels as it is)."""
         for body in bodies:
-            body.gzip = (len(gzip.compress(body.raw, GZIP_LEVEL, mtime=0))
-                         if body.compressible else len(body.raw))
+            body.gzip = (
+                len(gzip.compress(body.raw, GZIP_LEVEL, mtime=0))
+                if body.compressible
+                else len(body.raw)
+            )
         for body, size in zip(bodies, self._brotli_sizes(bodies), strict=True):
             body.brotli = size if body.compressible or size is None else len(body.raw)
 
@@ -158,8 +170,12 @@ class Compressor:
                 "fs.readFileSync(p), {params: {[zlib.constants.BROTLI_PARAM_QUALITY]: q}})"
                 ".length)));"
             )
-            done = subprocess.run(["node", "-e", script, str(BROTLI_QUALITY), *paths],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                ["node", "-e", script, str(BROTLI_QUALITY), *paths],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
         return json.loads(done.stdout)
 
 
@@ -174,13 +190,13 @@ def _body(response: Response) -> Body:
     except Exception:  # sizes can be unknown: count the header lines
         headers = sum(len(h["name"]) + len(h["value"]) + 4 for h in response.headers_array())
     raw = b"" if 300 <= response.status < 400 else response.body()
-    kind = KINDS.get(request.resource_type) or ("images" if mime.startswith("image/")
-                                                 else "other")
+    kind = KINDS.get(request.resource_type) or ("images" if mime.startswith("image/") else "other")
     return Body(url=response.url, kind=kind, mime=mime, raw=raw, headers=headers)
 
 
-def first_load(browser: Browser, stop: Stop, base_url: str, user_agent: str,
-               cookies: list) -> FirstLoad:
+def first_load(
+    browser: Browser, stop: Stop, base_url: str, user_agent: str, cookies: list
+) -> FirstLoad:
     """Open the page in a new context (empty cache) and count everything it fetched."""
     context = new_context(browser, base_url, user_agent=user_agent)
     try:
@@ -213,8 +229,9 @@ def first_load(browser: Browser, stop: Stop, base_url: str, user_agent: str,
         context.close()
 
 
-def _fetched(context: BrowserContext, url: str, kind: str,
-             headers: dict[str, str] | None = None) -> Body:
+def _fetched(
+    context: BrowserContext, url: str, kind: str, headers: dict[str, str] | None = None
+) -> Body:
     response = context.request.get(url, headers=headers, max_redirects=0)
     if response.status != 200:
         raise BenchError(f"{url} answered {response.status}, not 200")
@@ -223,14 +240,25 @@ def _fetched(context: BrowserContext, url: str, kind: str,
     return Body(url=url, kind=kind, mime=mime, raw=response.body(), headers=size + 17)
 
 
-def fragment(browser: Browser, stop: Stop, load: FirstLoad, previous_url: str,
-             base_url: str, user_agent: str, cookies: list) -> Fragment:
+def fragment(
+    browser: Browser,
+    stop: Stop,
+    load: FirstLoad,
+    previous_url: str,
+    base_url: str,
+    user_agent: str,
+    cookies: list,
+) -> Fragment:
     """The page asked for as htmx asks for it on a boosted link, against its full HTML."""
     context = new_context(browser, base_url, user_agent=user_agent)
     try:
         context.add_cookies(cookies)
-        part = _fetched(context, stop.url, "HTML",
-                        {**HTMX_HEADERS, "HX-Current-URL": urljoin(base_url, previous_url)})
+        part = _fetched(
+            context,
+            stop.url,
+            "HTML",
+            {**HTMX_HEADERS, "HX-Current-URL": urljoin(base_url, previous_url)},
+        )
     finally:
         context.close()
     full = next(b for b in load.bodies if b.kind == "HTML")
@@ -255,14 +283,17 @@ def measure() -> tuple[list[FirstLoad], list[Fragment], Compressor]:
             loads.append(load)
             print(f"  measured {stop.title}: {len(load.bodies)} responses", file=sys.stderr)
             if stop.signed_in:
-                fragments.append(fragment(browser, stop, load, previous_url, server.url,
-                                          user_agent, cookies))
+                fragments.append(
+                    fragment(browser, stop, load, previous_url, server.url, user_agent, cookies)
+                )
             previous_url = stop.url
         owner.close()
         server.check()
     compressor = Compressor()
-    compressor.fill([b for load in loads for b in (*load.bodies, *load.again)]
-                    + [b for f in fragments for b in (f.full, f.fragment)])
+    compressor.fill(
+        [b for load in loads for b in (*load.bodies, *load.again)]
+        + [b for f in fragments for b in (f.full, f.fragment)]
+    )
     return loads, fragments, compressor
 
 
@@ -292,16 +323,32 @@ def first_load_table(loads: list[FirstLoad]) -> tuple[str, list[str]]:
         if not ok:
             missed.append(f"first load of {load.stop.title}: {kb(compressed)} KB gzip")
         title = load.stop.title + (f" (+{', '.join(load.notes)})" if load.notes else "")
-        rows.append([
-            title, str(len(load.bodies)),
-            *(_sizes(load.by_kind(k)) for k in ("HTML", "CSS", "JS", "images", "other")),
-            kb(sum(b.headers for b in load.bodies)),
-            kb(load.total("raw") or 0), f"**{kb(compressed)}**",
-            _maybe_kb(load.total("brotli")), "yes" if ok else "**NO**",
-        ])
-    header = ["Page", "Req.", "HTML raw / gz", "CSS raw / gz", "JS raw / gz",
-              "Images raw / gz", "Other raw / gz", "Headers", "Total raw", "Total gzip",
-              "Total brotli", "≤ 60 KB gzip"]
+        rows.append(
+            [
+                title,
+                str(len(load.bodies)),
+                *(_sizes(load.by_kind(k)) for k in ("HTML", "CSS", "JS", "images", "other")),
+                kb(sum(b.headers for b in load.bodies)),
+                kb(load.total("raw") or 0),
+                f"**{kb(compressed)}**",
+                _maybe_kb(load.total("brotli")),
+                "yes" if ok else "**NO**",
+            ]
+        )
+    header = [
+        "Page",
+        "Req.",
+        "HTML raw / gz",
+        "CSS raw / gz",
+        "JS raw / gz",
+        "Images raw / gz",
+        "Other raw / gz",
+        "Headers",
+        "Total raw",
+        "Total gzip",
+        "Total brotli",
+        "≤ 60 KB gzip",
+    ]
     return table(header, rows, "lrrrrrrrrrrl"), missed
 
 
@@ -311,20 +358,43 @@ def fragment_table(fragments: list[Fragment]) -> tuple[str, list[str]]:
         raw, gz = item.ratio("raw"), item.ratio("gzip")
         ok = raw is not None and gz is not None and raw <= FRAGMENT_GOAL and gz <= FRAGMENT_GOAL
         if not ok:
-            missed.append(f"htmx step {item.stop.title}: {_ratio(raw)} of the full HTML raw, "
-                          f"{_ratio(gz)} gzipped")
+            missed.append(
+                f"htmx step {item.stop.title}: {_ratio(raw)} of the full HTML raw, "
+                f"{_ratio(gz)} gzipped"
+            )
         first_load = item.load.total("gzip") or 0
-        rows.append([
-            item.stop.title,
-            kb(len(item.full.raw)), kb(len(item.fragment.raw)), _ratio(raw),
-            kb(item.full.gzip), kb(item.fragment.gzip), f"**{_ratio(gz)}**",
-            "yes" if ok else "**NO**",
-            kb(item.step), kb(item.plain_navigation), _ratio(item.step / item.plain_navigation),
-            kb(first_load), _ratio(item.step / first_load),
-        ])
-    header = ["Page", "Full HTML raw", "htmx raw", "Ratio raw", "Full HTML gzip", "htmx gzip",
-              "Ratio gzip", "≤ 1/4", "htmx step sent", "Plain link, warm cache",
-              "Ratio", "First load", "Ratio"]
+        rows.append(
+            [
+                item.stop.title,
+                kb(len(item.full.raw)),
+                kb(len(item.fragment.raw)),
+                _ratio(raw),
+                kb(item.full.gzip),
+                kb(item.fragment.gzip),
+                f"**{_ratio(gz)}**",
+                "yes" if ok else "**NO**",
+                kb(item.step),
+                kb(item.plain_navigation),
+                _ratio(item.step / item.plain_navigation),
+                kb(first_load),
+                _ratio(item.step / first_load),
+            ]
+        )
+    header = [
+        "Page",
+        "Full HTML raw",
+        "htmx raw",
+        "Ratio raw",
+        "Full HTML gzip",
+        "htmx gzip",
+        "Ratio gzip",
+        "≤ 1/4",
+        "htmx step sent",
+        "Plain link, warm cache",
+        "Ratio",
+        "First load",
+        "Ratio",
+    ]
     return table(header, rows, "lrrrrrrlrrrrr"), missed
 
 
@@ -335,20 +405,35 @@ def static_table(loads: list[FirstLoad]) -> str:
         for body in load.bodies:
             if body.kind != "HTML":
                 seen.setdefault(body.url.split("?")[0], body)
-    rows = [[f"`{url.split('/', 3)[-1]}`", body.kind, kb(len(body.raw)), kb(body.gzip),
-             _maybe_kb(body.brotli)] for url, body in sorted(seen.items())]
+    rows = [
+        [
+            f"`{url.split('/', 3)[-1]}`",
+            body.kind,
+            kb(len(body.raw)),
+            kb(body.gzip),
+            _maybe_kb(body.brotli),
+        ]
+        for url, body in sorted(seen.items())
+    ]
     return table(["File", "Kind", "Raw", "gzip", "brotli"], rows, "llrrr")
 
 
-def report(loads: list[FirstLoad], fragments: list[Fragment], compressor: Compressor
-           ) -> tuple[str, list[str]]:
+def report(
+    loads: list[FirstLoad], fragments: list[Fragment], compressor: Compressor
+) -> tuple[str, list[str]]:
     loads_md, missed_loads = first_load_table(loads)
     fragments_md, missed_fragments = fragment_table(fragments)
     missed = missed_loads + missed_fragments
-    brotli = (f"brotli quality {BROTLI_QUALITY} ({compressor.brotli_from})"
-              if compressor.brotli_from else "brotli not measured (no brotli package, no Node)")
-    verdict = ("Every goal met." if not missed else
-               "Goals missed:\n\n" + "\n".join(f"- {m}" for m in missed))
+    brotli = (
+        f"brotli quality {BROTLI_QUALITY} ({compressor.brotli_from})"
+        if compressor.brotli_from
+        else "brotli not measured (no brotli package, no Node)"
+    )
+    verdict = (
+        "Every goal met."
+        if not missed
+        else "Goals missed:\n\n" + "\n".join(f"- {m}" for m in missed)
+    )
     markdown = f"""## Page weight
 
 `bench/page_weight.py` · {facts_line(run_facts())}

@@ -23,8 +23,10 @@ def list_api_keys(slug: str) -> None:
     for key in keys:
         used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-        click.echo(f"{key.prefix}…  {state:<18} created {key.created_at:%Y-%m-%d}  "
-                   f"last used {used}  {key.name}")
+        click.echo(
+            f"{key.prefix}…  {state:<18} created {key.created_at:%Y-%m-%d}  "
+            f"last used {used}  {key.name}"
+        )
 
 
 @api_keys.command("revoke")
@@ -34,14 +36,19 @@ def revoke_api_key(prefix: str, slug: str) -> None:
     """Revoke the tenant's key that starts with PREFIX (as `list` shows it)."""
     tenant = _tenant(slug)
     prefix = prefix.rstrip("…")
-    keys = db.session.scalars(select(ApiKey).where(
-        ApiKey.tenant_id == tenant.id, ApiKey.prefix.startswith(prefix, autoescape=True),
-        ApiKey.revoked_at.is_(None),
-    )).all()
+    keys = db.session.scalars(
+        select(ApiKey).where(
+            ApiKey.tenant_id == tenant.id,
+            ApiKey.prefix.startswith(prefix, autoescape=True),
+            ApiKey.revoked_at.is_(None),
+        )
+    ).all()
     if len(keys) != 1:
         raise click.ClickException(
-            f"no active key of {slug} starts with {prefix!r}" if not keys
-            else f"{len(keys)} keys start with {prefix!r}; give more of the prefix")
+            f"no active key of {slug} starts with {prefix!r}"
+            if not keys
+            else f"{len(keys)} keys start with {prefix!r}; give more of the prefix"
+        )
     keys[0].revoked_at = utcnow()
     db.session.commit()
     click.echo(f"Revoked API key {keys[0].prefix}… of {slug}")

@@ -31,18 +31,30 @@ def admin_required(view: Any) -> Any:
 
 
 def _keys() -> list[ApiKey]:
-    return list(db.session.scalars(
-        select(ApiKey).where(ApiKey.tenant_id == current_user.tenant_id)
-        .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(ApiKey)
+            .where(ApiKey.tenant_id == current_user.tenant_id)
+            .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
+        )
+    )
 
 
 def _page(form: NewApiKeyForm, secret: str | None = None, status: int = 200) -> Response:
-    errors = [(getattr(form, name).id, messages[0])
-              for name, messages in form.errors.items() if messages and hasattr(form, name)]
-    response = render("admin/api_keys.html", form=form, revoke_form=RevokeApiKeyForm(),
-                      keys=_keys(), secret=secret, errors=errors,
-                      status=422 if errors else status)
+    errors = [
+        (getattr(form, name).id, messages[0])
+        for name, messages in form.errors.items()
+        if messages and hasattr(form, name)
+    ]
+    response = render(
+        "admin/api_keys.html",
+        form=form,
+        revoke_form=RevokeApiKeyForm(),
+        keys=_keys(),
+        secret=secret,
+        errors=errors,
+        status=422 if errors else status,
+    )
     if secret:
         # The secret is in this page only: keep it out of every cache.
         response.headers["Cache-Control"] = "no-store"
@@ -64,8 +76,9 @@ def api_keys() -> Response:
 @bp.post("/api-keys/<int:key_id>/revoke")
 @admin_required
 def revoke_api_key(key_id: int) -> Response:
-    key = db.session.scalar(select(ApiKey).where(
-        ApiKey.id == key_id, ApiKey.tenant_id == current_user.tenant_id))
+    key = db.session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == current_user.tenant_id)
+    )
     if key is None:
         abort(404)
     if RevokeApiKeyForm().validate_on_submit() and key.revoked_at is None:

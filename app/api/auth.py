@@ -77,8 +77,11 @@ def load_principal() -> Principal | None:
             g.api_auth_problem = problem
             raise
     elif current_user.is_authenticated:
-        principal = Principal(actor=Actor.user(current_user), tenant_id=current_user.tenant_id,
-                              user=current_user._get_current_object())
+        principal = Principal(
+            actor=Actor.user(current_user),
+            tenant_id=current_user.tenant_id,
+            user=current_user._get_current_object(),
+        )
     g.api_principal = principal
     return principal
 
@@ -120,14 +123,19 @@ def resolve_tenant(principal: Principal, given: int | str | None) -> Tenant:
     if given is not None:
         text = str(given).strip()
         if not text.isdigit() or not text.isascii():
-            raise ApiProblem(422, "A tenantId is our number for the tenant, like 12.",
-                             {"tenantId": ["A tenantId is our number for the tenant, like 12."]})
+            raise ApiProblem(
+                422,
+                "A tenantId is our number for the tenant, like 12.",
+                {"tenantId": ["A tenantId is our number for the tenant, like 12."]},
+            )
         tenant_id = int(text)
         if principal.tenant_id is not None and tenant_id != principal.tenant_id:
             raise not_found("There is no tenant with this id.", field="tenantId")
     elif principal.tenant_id is None:
-        message = ("This API key belongs to no single tenant, so give the tenantId of the "
-                   "tenant this call is for.")
+        message = (
+            "This API key belongs to no single tenant, so give the tenantId of the "
+            "tenant this call is for."
+        )
         raise ApiProblem(400, message, {"tenantId": [message]})
     else:
         tenant_id = principal.tenant_id

@@ -43,8 +43,11 @@ def _key() -> str | None:
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
-        raise ApiProblem(409, f"This {HEADER} was already used for a different request. "
-                              "Use a new key for a new request.")
+        raise ApiProblem(
+            409,
+            f"This {HEADER} was already used for a different request. "
+            "Use a new key for a new request.",
+        )
     response = current_app.response_class(
         record.response_body, status=record.status_code, mimetype="application/json"
     )
@@ -53,8 +56,11 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
 
 
 def _find(principal: Principal, key: str) -> IdempotencyRecord | None:
-    return db.session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.caller == principal.actor.label, IdempotencyRecord.key == key))
+    return db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.caller == principal.actor.label, IdempotencyRecord.key == key
+        )
+    )
 
 
 def run_once(principal: Principal, act: Callable[[], Outcome]) -> Response | Outcome:
@@ -74,11 +80,17 @@ def run_once(principal: Principal, act: Callable[[], Outcome]) -> Response | Out
     if existing is not None:
         return _replay(existing, fingerprint)
     body, status = act()
-    db.session.add(IdempotencyRecord(
-        caller=principal.actor.label, key=key, method=request.method,
-        path=request.path[:2000], fingerprint=fingerprint, status_code=status,
-        response_body=json.dumps(body),
-    ))
+    db.session.add(
+        IdempotencyRecord(
+            caller=principal.actor.label,
+            key=key,
+            method=request.method,
+            path=request.path[:2000],
+            fingerprint=fingerprint,
+            status_code=status,
+            response_body=json.dumps(body),
+        )
+    )
     try:
         db.session.commit()
     except IntegrityError:

@@ -22,7 +22,8 @@ def api_limit() -> str:
 def init_app(app: Flask) -> None:
     # memory:// keeps counts per process; production sets e.g. redis://127.0.0.1:6379 so
     # that every worker and host shares them.
-    app.config.setdefault("RATELIMIT_STORAGE_URI",
-                          os.environ.get("RATELIMIT_STORAGE_URI", "memory://"))
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    )
     app.config.setdefault("API_RATE_LIMIT", os.environ.get("API_RATE_LIMIT", DEFAULT_LIMIT))
     limiter.init_app(app)

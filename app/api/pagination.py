@@ -38,16 +38,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     return position
 
 
-def page(query: Select[Any], model: Any, limit: int, cursor: str | None) -> tuple[
-    Sequence[Any], str | None
-]:
+def page(
+    query: Select[Any], model: Any, limit: int, cursor: str | None
+) -> tuple[Sequence[Any], str | None]:
     """Up to `limit` rows after `cursor`, and the cursor of the next page (None at the end)."""
     if cursor:
         created_at, row_id = decode_cursor(cursor)
-        query = query.where(or_(
-            model.created_at > created_at,
-            and_(model.created_at == created_at, model.id > row_id),
-        ))
+        query = query.where(
+            or_(
+                model.created_at > created_at,
+                and_(model.created_at == created_at, model.id > row_id),
+            )
+        )
     rows = db.session.scalars(query.order_by(model.created_at, model.id).limit(limit + 1)).all()
     if len(rows) <= limit:
         return rows, None

@@ -58,8 +58,9 @@ def not_found(detail: str = HTTP_DETAILS[404], field: str | None = None) -> ApiP
 
 def invalid(errors: Mapping[str, Sequence[str]], status: int = 422) -> ApiProblem:
     count = sum(len(v) for v in errors.values())
-    detail = ("One value is not valid." if count == 1 else
-              f"{count} values are not valid.") + " See errors for what to change."
+    detail = (
+        "One value is not valid." if count == 1 else f"{count} values are not valid."
+    ) + " See errors for what to change."
     return ApiProblem(status, detail, errors)
 
 
@@ -78,9 +79,7 @@ def problem_response(
     }
     if errors:
         body["errors"] = {k: list(v) for k, v in errors.items()}
-    response = current_app.response_class(
-        json.dumps(body), status=status, mimetype=PROBLEM_JSON
-    )
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     response.headers.update(headers or {})
     return response
 
@@ -129,8 +128,11 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind == "string_too_long":
         return f"This can be at most {ctx.get('max_length')} characters."
     if kind == "string_too_short":
-        return "This cannot be empty." if ctx.get("min_length") == 1 else (
-            f"This must be at least {ctx.get('min_length')} characters.")
+        return (
+            "This cannot be empty."
+            if ctx.get("min_length") == 1
+            else (f"This must be at least {ctx.get('min_length')} characters.")
+        )
     if kind in ("greater_than_equal", "greater_than"):
         return f"This must be at least {ctx.get('ge', ctx.get('gt'))}."
     if kind in ("less_than_equal", "less_than"):
@@ -178,8 +180,9 @@ def _from_http_error(error: HTTPException) -> Response:
 def _conflict(error: Exception) -> Response:
     # Another call changed the same request first (version column) or won a unique race.
     db.session.rollback()
-    return problem_response(409, "Someone changed this at the same time. Fetch it again and "
-                                 "retry if it still applies.")
+    return problem_response(
+        409, "Someone changed this at the same time. Fetch it again and retry if it still applies."
+    )
 
 
 def _state_conflict(error: InvalidTransition | OnboardingError) -> Response:

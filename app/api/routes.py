@@ -100,17 +100,28 @@ def _scope_entities(principal: Principal, query: Select[Any]) -> Select[Any]:
 def _attribute_targets(type_id: str, manufacturer_name: str) -> dict[str, str]:
     """Where each of this manufacturer's attributes goes (information or properties)."""
     catalog = current_catalog()
-    entity_type = next((t for t in catalog.types.values()
-                        if t.id.casefold() == type_id.strip().casefold()), None)
-    manufacturer = next((m for m in entity_type.manufacturers.values()
-                         if m.name.casefold() == manufacturer_name.strip().casefold()),
-                        None) if entity_type else None
+    entity_type = next(
+        (t for t in catalog.types.values() if t.id.casefold() == type_id.strip().casefold()), None
+    )
+    manufacturer = (
+        next(
+            (
+                m
+                for m in entity_type.manufacturers.values()
+                if m.name.casefold() == manufacturer_name.strip().casefold()
+            ),
+            None,
+        )
+        if entity_type
+        else None
+    )
     return {a.name: a.target for a in manufacturer.attributes} if manufacturer else {}
 
 
 def _entity(principal: Principal, entity_id: uuid.UUID, field: str | None = None) -> Entity:
-    entity = db.session.scalar(_scope_entities(principal, select(Entity).where(
-        Entity.id == entity_id)))
+    entity = db.session.scalar(
+        _scope_entities(principal, select(Entity).where(Entity.id == entity_id))
+    )
     if entity is None:
         raise not_found("There is no entity with this id.", field=field)
     return entity
@@ -120,8 +131,11 @@ def _entity(principal: Principal, entity_id: uuid.UUID, field: str | None = None
 
 
 @bp.post("/onboarding/entities")
-@spec.validate(resp=responses(WRITE_ERRORS, HTTP_201=OnboardingRequestOut), tags=[ONBOARDING],
-               operation_id="createEntityOnboardingRequest")
+@spec.validate(
+    resp=responses(WRITE_ERRORS, HTTP_201=OnboardingRequestOut),
+    tags=[ONBOARDING],
+    operation_id="createEntityOnboardingRequest",
+)
 def create_onboarding_request(json: OnboardingEntityIn) -> Any:
     """Create an Entity Onboarding Request
 
@@ -140,15 +154,29 @@ def create_onboarding_request(json: OnboardingEntityIn) -> Any:
             if collective is None:
                 raise not_found("There is no collective with this id.", field="collectiveId")
         extra = {k: v for k, v in (json.model_extra or {}).items() if k not in IGNORED_FIELDS}
-        answers: dict[str, object] = {**extra, "vin": json.vin, "ean": json.ean,
-                                      "code": json.code, **(json.properties or {})}
+        answers: dict[str, object] = {
+            **extra,
+            "vin": json.vin,
+            "ean": json.ean,
+            "code": json.code,
+            **(json.properties or {}),
+        }
         catalog = current_catalog()
         try:
             onboarding = services.create_request(
-                tenant, json.type, json.manufacturer, answers, catalog, principal.actor,
-                collective=collective, owner=principal.user if principal.is_owner else None,
-                created_by=principal.user, email=json.email, reference=json.reference,
-                model=json.model, return_url=json.returnUrl,
+                tenant,
+                json.type,
+                json.manufacturer,
+                answers,
+                catalog,
+                principal.actor,
+                collective=collective,
+                owner=principal.user if principal.is_owner else None,
+                created_by=principal.user,
+                email=json.email,
+                reference=json.reference,
+                model=json.model,
+                return_url=json.returnUrl,
             )
         except InvalidAnswers as invalid_answers:
             targets = _attribute_targets(json.type or "", json.manufacturer or "")
@@ -160,8 +188,11 @@ def create_onboarding_request(json: OnboardingEntityIn) -> Any:
 
 
 @bp.get("/onboarding/entities")
-@spec.validate(resp=responses(HTTP_200=OnboardingRequestPage), tags=[ONBOARDING],
-               operation_id="listEntityOnboardingRequests")
+@spec.validate(
+    resp=responses(HTTP_200=OnboardingRequestPage),
+    tags=[ONBOARDING],
+    operation_id="listEntityOnboardingRequests",
+)
 def list_onboarding_requests(query: OnboardingListQuery) -> Any:
     """List Entity Onboarding Requests
 
@@ -191,8 +222,11 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
 
 
 @bp.get("/onboarding/entities/<uuid:request_id>")
-@spec.validate(resp=responses(HTTP_200=OnboardingRequestOut), tags=[ONBOARDING],
-               operation_id="getEntityOnboardingRequest")
+@spec.validate(
+    resp=responses(HTTP_200=OnboardingRequestOut),
+    tags=[ONBOARDING],
+    operation_id="getEntityOnboardingRequest",
+)
 def get_onboarding_request(request_id: uuid.UUID) -> Any:
     """Retrieve an Entity Onboarding Request"""
     principal = require_principal()
@@ -200,8 +234,11 @@ def get_onboarding_request(request_id: uuid.UUID) -> Any:
 
 
 @bp.post("/onboarding/entities/<uuid:request_id>/cancel")
-@spec.validate(resp=responses(WRITE_ERRORS, HTTP_200=OnboardingRequestOut), tags=[ONBOARDING],
-               operation_id="cancelEntityOnboardingRequest")
+@spec.validate(
+    resp=responses(WRITE_ERRORS, HTTP_200=OnboardingRequestOut),
+    tags=[ONBOARDING],
+    operation_id="cancelEntityOnboardingRequest",
+)
 def cancel_onboarding_request(request_id: uuid.UUID, json: CancelIn) -> Any:
     """Cancel an Entity Onboarding Request
 
@@ -220,8 +257,9 @@ def cancel_onboarding_request(request_id: uuid.UUID, json: CancelIn) -> Any:
 
 
 @bp.get("/onboarding/entities/types")
-@spec.validate(resp=responses(HTTP_200=EntityTypeList), tags=[ONBOARDING],
-               operation_id="listEntityTypes")
+@spec.validate(
+    resp=responses(HTTP_200=EntityTypeList), tags=[ONBOARDING], operation_id="listEntityTypes"
+)
 def entity_types() -> Any:
     """List the entity types, their manufacturers, attributes and consent steps
 
@@ -267,8 +305,11 @@ def get_entity(entity_id: uuid.UUID) -> Any:
 
 
 @bp.post("/offboarding/entities")
-@spec.validate(resp=responses(WRITE_ERRORS, HTTP_201=OffboardingOut), tags=[ENTITIES],
-               operation_id="offboardEntity")
+@spec.validate(
+    resp=responses(WRITE_ERRORS, HTTP_201=OffboardingOut),
+    tags=[ENTITIES],
+    operation_id="offboardEntity",
+)
 def offboard_entity(json: OffboardingIn) -> Any:
     """Offboard an Entity
 
@@ -304,8 +345,11 @@ def offboard_entity(json: OffboardingIn) -> Any:
 
 
 @bp.post("/collectives")
-@spec.validate(resp=responses(WRITE_ERRORS, HTTP_201=CollectiveOut), tags=[COLLECTIVES],
-               operation_id="createCollective")
+@spec.validate(
+    resp=responses(WRITE_ERRORS, HTTP_201=CollectiveOut),
+    tags=[COLLECTIVES],
+    operation_id="createCollective",
+)
 def create_collective(json: CollectiveIn) -> Any:
     """Create a Collective
 
@@ -317,8 +361,9 @@ def create_collective(json: CollectiveIn) -> Any:
 
     def act() -> tuple[dict[str, Any], int]:
         tenant = resolve_tenant(principal, json.tenantId)
-        collective = Collective(tenant_id=tenant.id, name=json.name.strip() or json.name,
-                                kind=CollectiveKind(json.type))
+        collective = Collective(
+            tenant_id=tenant.id, name=json.name.strip() or json.name, kind=CollectiveKind(json.type)
+        )
         db.session.add(collective)
         db.session.flush()
         return collective_out(collective), 201
@@ -327,13 +372,15 @@ def create_collective(json: CollectiveIn) -> Any:
 
 
 @bp.get("/collectives")
-@spec.validate(resp=responses(HTTP_200=CollectivePage), tags=[COLLECTIVES],
-               operation_id="listCollectives")
+@spec.validate(
+    resp=responses(HTTP_200=CollectivePage), tags=[COLLECTIVES], operation_id="listCollectives"
+)
 def list_collectives(query: CollectiveListQuery) -> Any:
     """List Collectives"""
     principal = require_principal()
     stmt = select(Collective).where(
-        Collective.tenant_id == _tenant_filter(principal, query.tenantId))
+        Collective.tenant_id == _tenant_filter(principal, query.tenantId)
+    )
     rows, next_cursor = page(stmt, Collective, query.limit, query.cursor)
     return {"data": [collective_out(c) for c in rows], "next": next_cursor}
 
@@ -341,4 +388,3 @@ def list_collectives(query: CollectiveListQuery) -> Any:
 def _aware(value: datetime) -> datetime:
     """A naive time from the query string is taken as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-

@@ -31,7 +31,7 @@ API_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s != Status.DRA
 CollectiveType = Literal["Household", "Community"]
 
 TENANT_ID_DESCRIPTION = (
-    "Our number for the tenant, answered as a string (\"12\"); send it as \"12\" or 12. "
+    'Our number for the tenant, answered as a string ("12"); send it as "12" or 12. '
     "Defaults to the caller's own tenant; another tenant's id answers 404."
 )
 TenantIdIn = Annotated[
@@ -52,7 +52,8 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong, in plain words.")
     instance: str | None = Field(None, description="The path that was called.")
     errors: dict[str, list[str]] | None = Field(
-        None, description="Per field (its JSON name; nested as properties.flow): what is "
+        None,
+        description="Per field (its JSON name; nested as properties.flow): what is "
         "wrong with it, in the same words as the web wizard.",
     )
 
@@ -132,8 +133,9 @@ class OnboardingRequestOut(BaseModel):
 
 class OnboardingRequestPage(BaseModel):
     data: list[OnboardingRequestOut]
-    next: str | None = Field(description="Give this as `cursor` for the next page; null at "
-                             "the end.")
+    next: str | None = Field(
+        description="Give this as `cursor` for the next page; null at the end."
+    )
 
 
 class EntityOut(BaseModel):
@@ -168,14 +170,17 @@ class Choice(BaseModel):
 
 
 class AttributeOut(BaseModel):
-    name: str = Field(description="The JSON field to send it in (in `properties` when "
-                      "`target` is properties).")
+    name: str = Field(
+        description="The JSON field to send it in (in `properties` when `target` is properties)."
+    )
     label: str
     description: str = Field(description="Where the owner finds it.")
     required: bool
     rule: Literal["vin", "ean", "pattern", "email", "choice", "text"]
-    pattern: str | None = Field(description="For rule `pattern`: the regular expression the "
-                                "value matches once upper-cased without spaces and hyphens.")
+    pattern: str | None = Field(
+        description="For rule `pattern`: the regular expression the "
+        "value matches once upper-cased without spaces and hyphens."
+    )
     format: str | None = Field(description="The pattern in words.")
     example: str | None
     target: Literal["information", "properties"]
@@ -249,18 +254,22 @@ class OnboardingEntityIn(BaseModel):
     ean: Text | None = None
     code: Text | None = None
     reference: Text | None = Field(
-        None, description="An identifying attribute when the manufacturer asks for one "
+        None,
+        description="An identifying attribute when the manufacturer asks for one "
         "(Xenn); always kept as your own reference, to filter the list by.",
     )
     model: Text | None = None
     email: Text | None = Field(
-        None, description="The owner's email address (an identifying attribute for SMA).",
+        None,
+        description="The owner's email address (an identifying attribute for SMA).",
     )
     properties: dict[str, Any] | None = Field(
-        None, description="Attributes whose `target` is properties, e.g. {\"flow\": \"B2C\"}.",
+        None,
+        description='Attributes whose `target` is properties, e.g. {"flow": "B2C"}.',
     )
     returnUrl: Text | None = Field(
-        None, description="An http(s) address the owner is sent to when the request is "
+        None,
+        description="An http(s) address the owner is sent to when the request is "
         "finished, with `id` and `status` added to its query.",
     )
 
@@ -286,9 +295,11 @@ class OffboardingIn(BaseModel):
 class PageQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200, description="How many to answer at most.")
     cursor: Annotated[StrictStr, Field(max_length=500)] | None = Field(
-        None, description="The `next` of the previous page.")
+        None, description="The `next` of the previous page."
+    )
     tenantId: Annotated[StrictStr, Field(max_length=20)] | None = Field(
-        None, description=TENANT_ID_DESCRIPTION)
+        None, description=TENANT_ID_DESCRIPTION
+    )
 
 
 class OnboardingListQuery(PageQuery):
@@ -297,9 +308,11 @@ class OnboardingListQuery(PageQuery):
     status: ApiStatus | None = None
     reference: ShortText | None = None
     createdAfter: datetime | None = Field(
-        None, description="Only requests created at or after this time (ISO 8601).")
+        None, description="Only requests created at or after this time (ISO 8601)."
+    )
     createdBefore: datetime | None = Field(
-        None, description="Only requests created before this time (ISO 8601).")
+        None, description="Only requests created before this time (ISO 8601)."
+    )
 
 
 class EntityListQuery(PageQuery):

@@ -45,12 +45,16 @@ def collective_out(collective: Collective) -> dict[str, Any]:
 
 def action_out(request: OnboardingRequest) -> dict[str, Any]:
     """Pending: send the owner to the hosted consent pages; otherwise nothing to do."""
-    action: dict[str, Any] = {"type": None, "redirectLink": None,
-                              "documentationLink": documentation_link()}
+    action: dict[str, Any] = {
+        "type": None,
+        "redirectLink": None,
+        "documentationLink": documentation_link(),
+    }
     if request.status == Status.PENDING:
         step = services.current_step(request)
-        waiting_on_app = (step is not None and step.kind == "app_consent"
-                          and step.status == StepStatus.WAITING)
+        waiting_on_app = (
+            step is not None and step.kind == "app_consent" and step.status == StepStatus.WAITING
+        )
         action["type"] = "Consent" if waiting_on_app else "Redirect"
         action["redirectLink"] = consent_url(request)
     return action
@@ -69,8 +73,12 @@ def request_out(request: OnboardingRequest) -> dict[str, Any]:
         "returnUrl": request.return_url,
         "action": action_out(request),
         "steps": [
-            {"position": s.position, "kind": s.kind, "status": s.status,
-             "completed": timestamp(s.completed_at)}
+            {
+                "position": s.position,
+                "kind": s.kind,
+                "status": s.status,
+                "completed": timestamp(s.completed_at),
+            }
             for s in request.steps
         ],
         "data": {
@@ -106,34 +114,38 @@ def entity_out(entity: Entity) -> dict[str, Any]:
 
 
 def catalog_out(catalog: Catalog) -> dict[str, Any]:
-    return {"data": [
-        {
-            "type": entity_type.id,
-            "label": entity_type.label,
-            "description": entity_type.description,
-            "manufacturers": [
-                {
-                    "name": m.name,
-                    "country": m.country,
-                    "attributes": [
-                        {
-                            "name": a.name,
-                            "label": a.label,
-                            "description": a.hint,
-                            "required": a.required,
-                            "rule": a.rule,
-                            "pattern": a.pattern,
-                            "format": a.description,
-                            "example": a.example,
-                            "target": a.target,
-                            "choices": [{"value": c.value, "label": c.label} for c in a.choices],
-                        }
-                        for a in m.attributes
-                    ],
-                    "steps": [{"kind": s.kind, "provider": s.provider} for s in m.steps],
-                }
-                for m in entity_type.manufacturers.values()
-            ],
-        }
-        for entity_type in catalog.types.values()
-    ]}
+    return {
+        "data": [
+            {
+                "type": entity_type.id,
+                "label": entity_type.label,
+                "description": entity_type.description,
+                "manufacturers": [
+                    {
+                        "name": m.name,
+                        "country": m.country,
+                        "attributes": [
+                            {
+                                "name": a.name,
+                                "label": a.label,
+                                "description": a.hint,
+                                "required": a.required,
+                                "rule": a.rule,
+                                "pattern": a.pattern,
+                                "format": a.description,
+                                "example": a.example,
+                                "target": a.target,
+                                "choices": [
+                                    {"value": c.value, "label": c.label} for c in a.choices
+                                ],
+                            }
+                            for a in m.attributes
+                        ],
+                        "steps": [{"kind": s.kind, "provider": s.provider} for s in m.steps],
+                    }
+                    for m in entity_type.manufacturers.values()
+                ],
+            }
+            for entity_type in catalog.types.values()
+        ]
+    }

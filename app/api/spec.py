@@ -74,7 +74,8 @@ spec = SpecTree(
         SecurityScheme(
             name="apiKey",
             data=SecuritySchemeData(
-                type=SecureType.HTTP, scheme="bearer",
+                type=SecureType.HTTP,
+                scheme="bearer",
                 description="An API key of your tenant (a tenant admin creates it).",
             ),
         )
@@ -104,4 +105,3 @@ def openapi_document() -> dict[str, Any]:
                         answer["content"] = {PROBLEM_JSON: content.pop("application/json")}
         _document = document
     return _document
-

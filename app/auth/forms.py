@@ -7,13 +7,17 @@ from wtforms.validators import InputRequired, Length
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
-        validators=[InputRequired(_l("Enter your email address.")),
-                    Length(max=254, message=_l("An email address has at most 254 characters."))],
+        validators=[
+            InputRequired(_l("Enter your email address.")),
+            Length(max=254, message=_l("An email address has at most 254 characters.")),
+        ],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(_l("Enter your password.")),
-                    Length(max=200, message=_l("A password has at most 200 characters."))],
+        validators=[
+            InputRequired(_l("Enter your password.")),
+            Length(max=200, message=_l("A password has at most 200 characters.")),
+        ],
         render_kw={"autocomplete": "current-password"},
     )

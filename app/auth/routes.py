@@ -27,18 +27,29 @@ def login() -> Response:
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         password = form.password.data or ""
         # The hash is always checked, so an unknown or inactive account takes as long.
-        password_ok = (user.check_password(password) if user is not None
-                       else check_password_hash(_DUMMY_HASH, password))
+        password_ok = (
+            user.check_password(password)
+            if user is not None
+            else check_password_hash(_DUMMY_HASH, password)
+        )
         if user is not None and user.active and password_ok:
             login_user(user)
             return redirect(next_url or url_for("main.home"))
         # One message whether the email exists or not.
         form.form_errors.append(gettext("The email address or the password is not right."))
     errors = [("email", message) for message in form.form_errors]
-    errors += [(getattr(form, name).id, messages[0])
-               for name, messages in form.errors.items() if name and messages]
-    return render("auth/login.html", form=form, next_url=next_url, errors=errors,
-                  status=422 if errors else 200)
+    errors += [
+        (getattr(form, name).id, messages[0])
+        for name, messages in form.errors.items()
+        if name and messages
+    ]
+    return render(
+        "auth/login.html",
+        form=form,
+        next_url=next_url,
+        errors=errors,
+        status=422 if errors else 200,
+    )
 
 
 @bp.post("/logout")

@@ -187,8 +187,19 @@ class _Reader:
     def attribute(self, data: dict[str, Any], where: str) -> Attribute:
         self.only(
             data,
-            {"name", "label", "hint", "rule", "required", "target", "pattern", "description",
-             "example", "max_length", "choices"},
+            {
+                "name",
+                "label",
+                "hint",
+                "rule",
+                "required",
+                "target",
+                "pattern",
+                "description",
+                "example",
+                "max_length",
+                "choices",
+            },
             where,
         )
         rule = data.get("rule")
@@ -211,8 +222,10 @@ class _Reader:
             if not isinstance(raw_choices, list) or not raw_choices:
                 raise self.fail(where, "a 'choice' attribute needs a non-empty 'choices' list")
             choices = tuple(
-                Choice(self.text(c, "value", f"{where}.choices[{i}]"),
-                       self.text(c, "label", f"{where}.choices[{i}]"))
+                Choice(
+                    self.text(c, "value", f"{where}.choices[{i}]"),
+                    self.text(c, "label", f"{where}.choices[{i}]"),
+                )
                 for i, c in enumerate(self.table(c, f"{where}.choices") for c in raw_choices)
             )
         max_length = data.get("max_length")
@@ -274,8 +287,9 @@ class _Reader:
         if not raw_types:
             raise self.fail("types", "the catalog has no entity types")
         for type_id, raw_type in raw_types.items():
-            types[type_id] = self.entity_type(type_id, self.table(raw_type, f"types.{type_id}"),
-                                              shared)
+            types[type_id] = self.entity_type(
+                type_id, self.table(raw_type, f"types.{type_id}"), shared
+            )
         return Catalog(types=types, path=self.path)
 
     def entity_type(

@@ -74,8 +74,11 @@ class Provider:
         """Trade an authorization code for tokens; ProviderError when it is refused."""
         try:
             token = self.oauth_session().fetch_token(
-                self.token_url, code=code, code_verifier=code_verifier,
-                grant_type="authorization_code", timeout=TIMEOUT_SECONDS,
+                self.token_url,
+                code=code,
+                code_verifier=code_verifier,
+                grant_type="authorization_code",
+                timeout=TIMEOUT_SECONDS,
             )
         except Exception as error:  # Authlib's OAuthError, or the network
             code_name = getattr(error, "error", None) or "provider_error"
@@ -99,7 +102,9 @@ class Provider:
     def device_on_account(self, access_token: str, identifier: str) -> bool:
         """Whether the account that granted access holds this device."""
         response = self._call(
-            "GET", self.devices_url, params={"identifier": identifier},
+            "GET",
+            self.devices_url,
+            params={"identifier": identifier},
             headers={"Authorization": f"Bearer {access_token}"},
         )
         if response.status_code != 200:
@@ -108,13 +113,19 @@ class Provider:
 
     def revoke(self, token: str) -> None:
         """Ask the provider to end the grant (RFC 7009); failures are not fatal to revocation."""
-        self._call("POST", self.revoke_url, data={"token": token},
-                   auth=(self.client_id, self.client_secret))
+        self._call(
+            "POST",
+            self.revoke_url,
+            data={"token": token},
+            auth=(self.client_id, self.client_secret),
+        )
 
     def start_approval(self, device: str) -> str:
         """Ask the owner's manufacturer app for an approval; return its id."""
         response = self._call(
-            "POST", self.approvals_url, json={"device": device, "callback_url": self.callback_url},
+            "POST",
+            self.approvals_url,
+            json={"device": device, "callback_url": self.callback_url},
             auth=(self.client_id, self.client_secret),
         )
         if response.status_code not in (200, 201):
@@ -122,15 +133,21 @@ class Provider:
         return str(response.json()["id"])
 
     def approval(self, approval_id: str) -> dict[str, Any]:
-        response = self._call("GET", f"{self.approvals_url.rstrip('/')}/{approval_id}",
-                              auth=(self.client_id, self.client_secret))
+        response = self._call(
+            "GET",
+            f"{self.approvals_url.rstrip('/')}/{approval_id}",
+            auth=(self.client_id, self.client_secret),
+        )
         if response.status_code != 200:
             raise ProviderError(f"{self.name} approval answered {response.status_code}")
         return dict(response.json())
 
     def collect_approval_tokens(self, approval_id: str) -> dict[str, Any]:
-        response = self._call("POST", f"{self.approvals_url.rstrip('/')}/{approval_id}/token",
-                              auth=(self.client_id, self.client_secret))
+        response = self._call(
+            "POST",
+            f"{self.approvals_url.rstrip('/')}/{approval_id}/token",
+            auth=(self.client_id, self.client_secret),
+        )
         if response.status_code != 200:
             raise ProviderError(f"{self.name} approval token answered {response.status_code}")
         return dict(response.json())
@@ -178,8 +195,16 @@ def get_provider(name: str) -> Provider:
 
 def _from_environment(name: str) -> dict[str, str]:
     prefix = f"PROVIDER_{name.upper().replace('-', '_')}_"
-    keys = ("client_id", "client_secret", "authorize_url", "token_url", "devices_url",
-            "revoke_url", "approvals_url", "scope")
+    keys = (
+        "client_id",
+        "client_secret",
+        "authorize_url",
+        "token_url",
+        "devices_url",
+        "revoke_url",
+        "approvals_url",
+        "scope",
+    )
     return {k: os.environ[prefix + k.upper()] for k in keys if prefix + k.upper() in os.environ}
 
 
@@ -217,8 +242,10 @@ class _InProcessAdapter(requests.adapters.BaseAdapter):
 def _mount_sandbox(session: requests.Session, provider: Provider) -> None:
     if provider.sandbox:
         parts = urlsplit(provider.token_url)
-        session.mount(f"{parts.scheme}://{parts.netloc}/sandbox/",
-                      _InProcessAdapter(current_app._get_current_object()))
+        session.mount(
+            f"{parts.scheme}://{parts.netloc}/sandbox/",
+            _InProcessAdapter(current_app._get_current_object()),
+        )
 
 
 def callback_payload(body: bytes) -> dict[str, Any]:

@@ -42,12 +42,16 @@ def open_link(token: str) -> Response:
 def _link_problem(expired: bool) -> Response:
     if expired:
         title = gettext("This link has expired")
-        message = gettext("Links to give consent work for a limited time. Ask whoever sent it "
-                          "to you for a new one.")
+        message = gettext(
+            "Links to give consent work for a limited time. Ask whoever sent it "
+            "to you for a new one."
+        )
     else:
         title = gettext("This link does not work")
-        message = gettext("It may have been copied incompletely. Open it again from the message "
-                          "you received, or ask whoever sent it for a new one.")
+        message = gettext(
+            "It may have been copied incompletely. Open it again from the message "
+            "you received, or ask whoever sent it for a new one."
+        )
     return render("errors/error.html", title=title, message=message, status=400)
 
 
@@ -75,8 +79,11 @@ def app_callback(provider: str) -> Response:
     """A manufacturer's signed server-to-server callback with an in-app approval decision."""
     try:
         service.receive_app_callback(
-            provider, request.get_data(), request.headers.get("X-Sandbox-Timestamp", ""),
-            request.headers.get("X-Sandbox-Signature", ""))
+            provider,
+            request.get_data(),
+            request.headers.get("X-Sandbox-Timestamp", ""),
+            request.headers.get("X-Sandbox-Signature", ""),
+        )
     except service.CallbackRejected as rejected:
         db.session.rollback()
         status = 401 if rejected.reason == "bad_signature" else 404
@@ -89,34 +96,62 @@ def app_callback(provider: str) -> Response:
 
 
 CALLBACK_MESSAGES = {
-    "unknown_state": (_l("This sign-in link is not one we started"),
-                      _l("Nothing was changed. Go back to your consent steps and start the "
-                         "sign-in again from there.")),
-    "state_reused": (_l("This sign-in was already used"),
-                     _l("Nothing was changed. If your device is not connected yet, start the "
-                        "sign-in again from your consent steps.")),
-    "other_browser": (_l("Finish the sign-in in the browser where you started it"),
-                      _l("For your safety, a sign-in started in one browser cannot finish in "
-                         "another. Nothing was changed.")),
-    "missing_verifier": (_l("This sign-in cannot be checked"),
-                         _l("Nothing was changed. Start the sign-in again from your consent "
-                            "steps.")),
-    "step_not_waiting": (_l("This step is not waiting for a sign-in"),
-                         _l("Nothing was changed. Your consent steps show where your request "
-                            "stands.")),
-    "missing_code": (_l("The manufacturer did not send an answer we can use"),
-                     _l("Nothing was changed. Start the sign-in again from your consent steps.")),
-    "code_rejected": (_l("The manufacturer did not accept this sign-in"),
-                      _l("It may have expired or been used already. Nothing was changed. Start "
-                         "the sign-in again from your consent steps.")),
+    "unknown_state": (
+        _l("This sign-in link is not one we started"),
+        _l(
+            "Nothing was changed. Go back to your consent steps and start the "
+            "sign-in again from there."
+        ),
+    ),
+    "state_reused": (
+        _l("This sign-in was already used"),
+        _l(
+            "Nothing was changed. If your device is not connected yet, start the "
+            "sign-in again from your consent steps."
+        ),
+    ),
+    "other_browser": (
+        _l("Finish the sign-in in the browser where you started it"),
+        _l(
+            "For your safety, a sign-in started in one browser cannot finish in "
+            "another. Nothing was changed."
+        ),
+    ),
+    "missing_verifier": (
+        _l("This sign-in cannot be checked"),
+        _l("Nothing was changed. Start the sign-in again from your consent steps."),
+    ),
+    "step_not_waiting": (
+        _l("This step is not waiting for a sign-in"),
+        _l("Nothing was changed. Your consent steps show where your request stands."),
+    ),
+    "missing_code": (
+        _l("The manufacturer did not send an answer we can use"),
+        _l("Nothing was changed. Start the sign-in again from your consent steps."),
+    ),
+    "code_rejected": (
+        _l("The manufacturer did not accept this sign-in"),
+        _l(
+            "It may have expired or been used already. Nothing was changed. Start "
+            "the sign-in again from your consent steps."
+        ),
+    ),
 }
 
 
 def _callback_problem(rejected: service.CallbackRejected) -> Response:
     title, message = CALLBACK_MESSAGES.get(rejected.reason, CALLBACK_MESSAGES["unknown_state"])
     back = None
-    if rejected.request is not None and (links.is_granted(rejected.request.id) or (
-            current_user.is_authenticated and rejected.request.owner_id == current_user.id)):
+    if rejected.request is not None and (
+        links.is_granted(rejected.request.id)
+        or (current_user.is_authenticated and rejected.request.owner_id == current_user.id)
+    ):
         back = url_for("wizard.consent", request_id=rejected.request.id)
-    return render("errors/error.html", title=title, message=message, back_url=back,
-                  back_text=gettext("Back to your consent steps"), status=400)
+    return render(
+        "errors/error.html",
+        title=title,
+        message=message,
+        back_url=back,
+        back_text=gettext("Back to your consent steps"),
+        status=400,
+    )

@@ -97,9 +97,15 @@ def authorize(provider: str) -> Response:
     expected = get_provider(provider)
     # A bad client or redirect URI is never redirected to (RFC 6749 4.1.2.1).
     if client_id != expected.client_id or redirect_uri != expected.redirect_uri:
-        return render("sandbox/problem.html", manufacturer=manufacturer, status=400,
-                      message=gettext("The app that sent you here is not registered with "
-                                      "this address. Nothing was shared."))
+        return render(
+            "sandbox/problem.html",
+            manufacturer=manufacturer,
+            status=400,
+            message=gettext(
+                "The app that sent you here is not registered with "
+                "this address. Nothing was shared."
+            ),
+        )
     state = params.get("state", "")
 
     def back(**answer: str) -> Response:
@@ -122,31 +128,56 @@ def authorize(provider: str) -> Response:
         if outcome == "no_answer":
             return render("sandbox/closed.html", manufacturer=manufacturer)
         code = secrets.token_urlsafe(32)
-        db.session.add(SandboxAuthorization(
-            provider=provider, code_hash=_digest(code), client_id=client_id,
-            redirect_uri=redirect_uri, code_challenge=challenge, account=account,
-            scope=params.get("scope", ""), grant_id=uuid.uuid4().hex,
-            expires_at=utcnow() + CODE_LIFETIME,
-        ))
+        db.session.add(
+            SandboxAuthorization(
+                provider=provider,
+                code_hash=_digest(code),
+                client_id=client_id,
+                redirect_uri=redirect_uri,
+                code_challenge=challenge,
+                account=account,
+                scope=params.get("scope", ""),
+                grant_id=uuid.uuid4().hex,
+                expires_at=utcnow() + CODE_LIFETIME,
+            )
+        )
         db.session.commit()
         return back(code=code)
-    return render("sandbox/authorize.html", manufacturer=manufacturer, form=form,
-                  params={k: v for k, v in params.items() if k not in ("account", "decision",
-                                                                      "csrf_token")},
-                  accounts=SANDBOX_ACCOUNTS, default_account=DEFAULT_ACCOUNT)
+    return render(
+        "sandbox/authorize.html",
+        manufacturer=manufacturer,
+        form=form,
+        params={k: v for k, v in params.items() if k not in ("account", "decision", "csrf_token")},
+        accounts=SANDBOX_ACCOUNTS,
+        default_account=DEFAULT_ACCOUNT,
+    )
 
 
 def _issue_tokens(provider: str, account: str, grant_id: str) -> dict[str, Any]:
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
-    for token, kind, lifetime in ((access, "access", TOKEN_LIFETIME),
-                                  (refresh, "refresh", timedelta(days=90))):
-        db.session.add(SandboxToken(provider=provider, token_hash=_digest(token), kind=kind,
-                                    account=account, grant_id=grant_id,
-                                    expires_at=now + lifetime))
+    for token, kind, lifetime in (
+        (access, "access", TOKEN_LIFETIME),
+        (refresh, "refresh", timedelta(days=90)),
+    ):
+        db.session.add(
+            SandboxToken(
+                provider=provider,
+                token_hash=_digest(token),
+                kind=kind,
+                account=account,
+                grant_id=grant_id,
+                expires_at=now + lifetime,
+            )
+        )
     db.session.commit()
-    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-            "expires_in": int(TOKEN_LIFETIME.total_seconds()), "grant_id": grant_id}
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+        "grant_id": grant_id,
+    }
 
 
 def _token_response(provider: str, account: str, grant_id: str) -> Response:
@@ -164,18 +195,25 @@ def token(provider: str) -> Response:
         return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
     grant_type = request.form.get("grant_type")
     if grant_type == "refresh_token":
-        row = db.session.scalar(select(SandboxToken).where(
-            SandboxToken.token_hash == _digest(request.form.get("refresh_token", "")),
-            SandboxToken.kind == "refresh", SandboxToken.provider == provider,
-            SandboxToken.revoked_at.is_(None)))
+        row = db.session.scalar(
+            select(SandboxToken).where(
+                SandboxToken.token_hash == _digest(request.form.get("refresh_token", "")),
+                SandboxToken.kind == "refresh",
+                SandboxToken.provider == provider,
+                SandboxToken.revoked_at.is_(None),
+            )
+        )
         if row is None:
             return _oauth_error("invalid_grant", "Unknown or revoked refresh token")
         return _token_response(provider, row.account, row.grant_id)
     if grant_type != "authorization_code":
         return _oauth_error("unsupported_grant_type", "Use authorization_code")
-    code = db.session.scalar(select(SandboxAuthorization).where(
-        SandboxAuthorization.code_hash == _digest(request.form.get("code", "")),
-        SandboxAuthorization.provider == provider))
+    code = db.session.scalar(
+        select(SandboxAuthorization).where(
+            SandboxAuthorization.code_hash == _digest(request.form.get("code", "")),
+            SandboxAuthorization.provider == provider,
+        )
+    )
     if code is None:
         return _oauth_error("invalid_grant", "Unknown authorization code")
     # Mark it used in one statement, so two concurrent exchanges cannot both win.
@@ -186,8 +224,11 @@ def token(provider: str) -> Response:
     ).rowcount
     if not claimed:
         # A replayed code: refuse, and revoke what it gave (RFC 6749 4.1.2).
-        db.session.execute(update(SandboxToken).where(SandboxToken.grant_id == code.grant_id)
-                           .values(revoked_at=utcnow()))
+        db.session.execute(
+            update(SandboxToken)
+            .where(SandboxToken.grant_id == code.grant_id)
+            .values(revoked_at=utcnow())
+        )
         db.session.commit()
         return _oauth_error("invalid_grant", "Authorization code already used")
     db.session.commit()
@@ -206,9 +247,14 @@ def _bearer_account(provider: str) -> str | None:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    row = db.session.scalar(select(SandboxToken).where(
-        SandboxToken.token_hash == _digest(header[7:]), SandboxToken.kind == "access",
-        SandboxToken.provider == provider, SandboxToken.revoked_at.is_(None)))
+    row = db.session.scalar(
+        select(SandboxToken).where(
+            SandboxToken.token_hash == _digest(header[7:]),
+            SandboxToken.kind == "access",
+            SandboxToken.provider == provider,
+            SandboxToken.revoked_at.is_(None),
+        )
+    )
     if row is None or row.expires_at < utcnow():
         return None
     return row.account
@@ -223,8 +269,7 @@ def devices(provider: str) -> Response:
         return _oauth_error("invalid_token", "Missing, unknown or revoked token", 401)
     if SANDBOX_ACCOUNTS.get(account) == "device_not_found":
         return jsonify(devices=[])
-    return jsonify(devices=[{"identifier": request.args.get("identifier", ""),
-                             "account": account}])
+    return jsonify(devices=[{"identifier": request.args.get("identifier", ""), "account": account}])
 
 
 @bp.post("/revoke")
@@ -233,12 +278,18 @@ def revoke(provider: str) -> Response:
     """RFC 7009: end the grant behind a token; always 200 for a known client."""
     if not _client_ok(provider):
         return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
-    row = db.session.scalar(select(SandboxToken).where(
-        SandboxToken.token_hash == _digest(request.form.get("token", "")),
-        SandboxToken.provider == provider))
+    row = db.session.scalar(
+        select(SandboxToken).where(
+            SandboxToken.token_hash == _digest(request.form.get("token", "")),
+            SandboxToken.provider == provider,
+        )
+    )
     if row is not None:
-        db.session.execute(update(SandboxToken).where(SandboxToken.grant_id == row.grant_id)
-                           .values(revoked_at=utcnow()))
+        db.session.execute(
+            update(SandboxToken)
+            .where(SandboxToken.grant_id == row.grant_id)
+            .values(revoked_at=utcnow())
+        )
         db.session.commit()
     return Response(status=200)
 
@@ -260,9 +311,12 @@ def approvals(provider: str) -> Response:
     if not _client_ok(provider):
         return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
     body = request.get_json(silent=True) or {}
-    approval = SandboxApproval(provider=provider, client_id=f"sandbox-{provider}",
-                               device=str(body.get("device", ""))[:500],
-                               callback_url=body.get("callback_url"))
+    approval = SandboxApproval(
+        provider=provider,
+        client_id=f"sandbox-{provider}",
+        device=str(body.get("device", ""))[:500],
+        callback_url=body.get("callback_url"),
+    )
     db.session.add(approval)
     db.session.commit()
     response = jsonify(_approval_json(approval))
@@ -297,8 +351,9 @@ def approval_token(provider: str, approval_id: uuid.UUID) -> Response:
     if not claimed:
         return _oauth_error("invalid_grant", "Tokens for this approval were collected")
     db.session.commit()
-    return _token_response(provider, row.account or DEFAULT_ACCOUNT,
-                           row.grant_id or uuid.uuid4().hex)
+    return _token_response(
+        provider, row.account or DEFAULT_ACCOUNT, row.grant_id or uuid.uuid4().hex
+    )
 
 
 class AppForm(FlaskForm):
@@ -317,15 +372,24 @@ def app_screen(provider: str, approval_id: uuid.UUID) -> Response:
         account = (form.account.data or DEFAULT_ACCOUNT).strip().lower()
         outcome = outcome_for(account, request.form.get("decision", "allow"))
         if outcome != "no_answer":
-            row.status = {"approved": "approved", "denied": "denied",
-                          "device_not_found": "approved", "provider_error": "error"}[outcome]
+            row.status = {
+                "approved": "approved",
+                "denied": "denied",
+                "device_not_found": "approved",
+                "provider_error": "error",
+            }[outcome]
             row.account = account
             row.grant_id = uuid.uuid4().hex
             row.decided_at = utcnow()
             db.session.commit()
             _send_callback(provider, row)
-    return render("sandbox/app.html", manufacturer=manufacturer, approval=row, form=form,
-                  accounts=SANDBOX_ACCOUNTS)
+    return render(
+        "sandbox/app.html",
+        manufacturer=manufacturer,
+        approval=row,
+        form=form,
+        accounts=SANDBOX_ACCOUNTS,
+    )
 
 
 def _send_callback(provider: str, row: SandboxApproval) -> None:
@@ -337,14 +401,22 @@ def _send_callback(provider: str, row: SandboxApproval) -> None:
     timestamp = str(int(time.time()))
     signature = get_provider(provider).sign(body, timestamp)
     session = requests.Session()
-    session.mount(row.callback_url.split("/consent/")[0] + "/",
-                  _InProcessAdapter(current_app._get_current_object()))
+    session.mount(
+        row.callback_url.split("/consent/")[0] + "/",
+        _InProcessAdapter(current_app._get_current_object()),
+    )
     try:
-        session.post(row.callback_url, data=body, timeout=10, headers={
-            "Content-Type": "application/json", "X-Sandbox-Timestamp": timestamp,
-            "X-Sandbox-Signature": signature})
+        session.post(
+            row.callback_url,
+            data=body,
+            timeout=10,
+            headers={
+                "Content-Type": "application/json",
+                "X-Sandbox-Timestamp": timestamp,
+                "X-Sandbox-Signature": signature,
+            },
+        )
         row.callbacks_sent += 1
         db.session.commit()
     except requests.RequestException:
         current_app.logger.warning("sandbox callback to %s failed", row.callback_url)
-

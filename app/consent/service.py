@@ -77,9 +77,16 @@ def start_redirect(
     """Record a new attempt (state, verifier, this browser) and return the provider's URL."""
     provider = provider_for(manufacturer)
     state, verifier = generate_token(43), generate_token(64)
-    db.session.add(ConsentAttempt(step=step, provider=provider.name, kind="redirect",
-                                  state=state, code_verifier=verifier,
-                                  browser_binding=_browser_binding()))
+    db.session.add(
+        ConsentAttempt(
+            step=step,
+            provider=provider.name,
+            kind="redirect",
+            state=state,
+            code_verifier=verifier,
+            browser_binding=_browser_binding(),
+        )
+    )
     services.start_step(onboarding, step, actor)
     return provider.authorization_url(state, verifier)
 
@@ -95,9 +102,17 @@ def _reject(reason: str, onboarding: OnboardingRequest | None, **data: Any) -> C
 def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingRequest:
     """Handle the provider sending the owner back; raise CallbackRejected for anything off."""
     state = args.get("state") or ""
-    attempt = db.session.scalar(select(ConsentAttempt).where(
-        ConsentAttempt.state == state, ConsentAttempt.provider == provider_name,
-        ConsentAttempt.kind == "redirect")) if state else None
+    attempt = (
+        db.session.scalar(
+            select(ConsentAttempt).where(
+                ConsentAttempt.state == state,
+                ConsentAttempt.provider == provider_name,
+                ConsentAttempt.kind == "redirect",
+            )
+        )
+        if state
+        else None
+    )
     if attempt is None:
         raise _reject("unknown_state", None)
     step = attempt.step
@@ -129,8 +144,9 @@ def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingReque
         if failure.code in ("invalid_grant", "invalid_client"):
             # An unknown, expired or replayed code, or our client refused: change nothing,
             # keep the record.
-            raise _reject("code_rejected", onboarding, error=failure.code,
-                          detail=str(failure)[:200]) from None
+            raise _reject(
+                "code_rejected", onboarding, error=failure.code, detail=str(failure)[:200]
+            ) from None
         _finish_attempt(attempt, FailureReason.PROVIDER_ERROR)
         services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return onboarding
@@ -144,12 +160,19 @@ def _finish_attempt(attempt: ConsentAttempt, outcome: str) -> None:
     attempt.outcome = outcome
 
 
-def _connect(onboarding: OnboardingRequest, step: ConsentStep, provider: Provider,
-             token: dict[str, Any], actor: Actor) -> None:
+def _connect(
+    onboarding: OnboardingRequest,
+    step: ConsentStep,
+    provider: Provider,
+    token: dict[str, Any],
+    actor: Actor,
+) -> None:
     """Keep the grant, verify the device is on the account, then finish or fail the step."""
     expires_in = token.get("expires_in")
     grant = ProviderGrant(
-        step=step, provider=provider.name, grant_id=token.get("grant_id"),
+        step=step,
+        provider=provider.name,
+        grant_id=token.get("grant_id"),
         access_token=crypto.encrypt(token.get("access_token")),
         refresh_token=crypto.encrypt(token.get("refresh_token")),
         expires_at=utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None,
@@ -168,10 +191,17 @@ def _connect(onboarding: OnboardingRequest, step: ConsentStep, provider: Provide
         _destroy(grant, provider, notify=True)
         services.fail_step_attempt(onboarding, step, actor, FailureReason.DEVICE_NOT_FOUND)
         return
-    services.complete_step(onboarding, step, actor, {
-        "provider": provider.name, "grant_id": grant.grant_id, "sandbox": provider.sandbox,
-        "scope": token.get("scope") or provider.scope,
-    })
+    services.complete_step(
+        onboarding,
+        step,
+        actor,
+        {
+            "provider": provider.name,
+            "grant_id": grant.grant_id,
+            "sandbox": provider.sandbox,
+            "scope": token.get("scope") or provider.scope,
+        },
+    )
 
 
 def _destroy(grant: ProviderGrant, provider: Provider, notify: bool) -> None:
@@ -184,8 +214,9 @@ def _destroy(grant: ProviderGrant, provider: Provider, notify: bool) -> None:
             try:
                 provider.revoke(token)
             except ProviderError:
-                current_app.logger.warning("revocation at %s failed; tokens destroyed here",
-                                           provider.name)
+                current_app.logger.warning(
+                    "revocation at %s failed; tokens destroyed here", provider.name
+                )
     grant.access_token = None
     grant.refresh_token = None
     grant.revoked_at = utcnow()
@@ -201,12 +232,16 @@ def start_app_consent(
     provider = provider_for(manufacturer)
     try:
         approval_id = provider.start_approval(
-            device_identifier(onboarding, manufacturer) or manufacturer.name)
+            device_identifier(onboarding, manufacturer) or manufacturer.name
+        )
     except ProviderError:
         services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return
-    db.session.add(ConsentAttempt(step=step, provider=provider.name, kind="app_consent",
-                                  external_id=approval_id))
+    db.session.add(
+        ConsentAttempt(
+            step=step, provider=provider.name, kind="app_consent", external_id=approval_id
+        )
+    )
     services.start_step(onboarding, step, actor)
 
 
@@ -231,8 +266,13 @@ def check_app_consent(onboarding: OnboardingRequest, step: ConsentStep) -> None:
     _settle_approval(onboarding, step, attempt, provider, data)
 
 
-def _settle_approval(onboarding: OnboardingRequest, step: ConsentStep, attempt: ConsentAttempt,
-                     provider: Provider, data: dict[str, Any]) -> None:
+def _settle_approval(
+    onboarding: OnboardingRequest,
+    step: ConsentStep,
+    attempt: ConsentAttempt,
+    provider: Provider,
+    data: dict[str, Any],
+) -> None:
     status = data.get("status")
     if attempt.finished_at is not None or status in (None, "pending"):
         return
@@ -261,8 +301,9 @@ def _approval_status(provider: Provider, attempt: ConsentAttempt) -> str | None:
         return None
 
 
-def receive_app_callback(provider_name: str, body: bytes, timestamp: str,
-                         signature: str) -> OnboardingRequest:
+def receive_app_callback(
+    provider_name: str, body: bytes, timestamp: str, signature: str
+) -> OnboardingRequest:
     """A provider's signed callback with an approval decision."""
     provider = get_provider(provider_name)
     try:
@@ -276,9 +317,13 @@ def receive_app_callback(provider_name: str, body: bytes, timestamp: str,
         data = callback_payload(body)
     except ValueError:
         raise _reject("bad_body", None) from None
-    attempt = db.session.scalar(select(ConsentAttempt).where(
-        ConsentAttempt.external_id == str(data.get("id", "")),
-        ConsentAttempt.provider == provider_name, ConsentAttempt.kind == "app_consent"))
+    attempt = db.session.scalar(
+        select(ConsentAttempt).where(
+            ConsentAttempt.external_id == str(data.get("id", "")),
+            ConsentAttempt.provider == provider_name,
+            ConsentAttempt.kind == "app_consent",
+        )
+    )
     if attempt is None:
         raise _reject("unknown_approval", None)
     step = attempt.step
@@ -295,7 +340,8 @@ def offboard(entity: Entity, reason: str, actor: Actor) -> None:
     """Disconnect `entity`: end its grants at the provider, destroy the tokens here, and
     revoke the consent (kept, with the reason). Safe to repeat."""
     grants = db.session.scalars(
-        select(ProviderGrant).join(ConsentStep)
+        select(ProviderGrant)
+        .join(ConsentStep)
         .where(ConsentStep.request_id == entity.request_id, ProviderGrant.revoked_at.is_(None))
     ).all()
     for grant in grants:

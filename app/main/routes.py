@@ -28,8 +28,10 @@ def home() -> Response:
         return redirect(url_for("auth.login"))
     requests = db.session.scalars(
         select(OnboardingRequest)
-        .where(OnboardingRequest.tenant_id == current_user.tenant_id,
-               OnboardingRequest.owner_id == current_user.id)
+        .where(
+            OnboardingRequest.tenant_id == current_user.tenant_id,
+            OnboardingRequest.owner_id == current_user.id,
+        )
         .order_by(OnboardingRequest.last_activity_at.desc())
     ).all()
     entities = db.session.scalars(
@@ -39,8 +41,13 @@ def home() -> Response:
     ).all()
     unfinished = [r for r in requests if r.status not in FINAL]
     finished = [r for r in requests if r.status in FINAL and r.status != Status.SUCCEEDED]
-    return render("main/home.html", unfinished=unfinished, finished=finished,
-                  entities=entities, resume_url=resume_url)
+    return render(
+        "main/home.html",
+        unfinished=unfinished,
+        finished=finished,
+        entities=entities,
+        resume_url=resume_url,
+    )
 
 
 DISCONNECT_REASONS = [
@@ -52,20 +59,25 @@ DISCONNECT_REASONS = [
 
 
 class DisconnectForm(FlaskForm):
-    reason = RadioField(_l("Why do you disconnect it?"),
-                        # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices.
-                        choices=[SelectChoice(value, label)
-                                 for value, label, _hint in DISCONNECT_REASONS],
-                        validators=[InputRequired(_l("Choose why you disconnect the device."))])
+    reason = RadioField(
+        _l("Why do you disconnect it?"),
+        # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices.
+        choices=[SelectChoice(value, label) for value, label, _hint in DISCONNECT_REASONS],
+        validators=[InputRequired(_l("Choose why you disconnect the device."))],
+    )
 
 
 @bp.route("/devices/<uuid:entity_id>/disconnect", methods=["GET", "POST"])
 @login_required
 def disconnect(entity_id: uuid.UUID) -> Response:
     """Offboard one of the owner's devices: revoke the consent and disconnect it."""
-    entity = db.session.scalar(select(Entity).where(
-        Entity.id == entity_id, Entity.tenant_id == current_user.tenant_id,
-        Entity.owner_id == current_user.id))
+    entity = db.session.scalar(
+        select(Entity).where(
+            Entity.id == entity_id,
+            Entity.tenant_id == current_user.tenant_id,
+            Entity.owner_id == current_user.id,
+        )
+    )
     if entity is None:
         abort(404)
     if entity.status == EntityStatus.DISCONNECTED:
@@ -75,9 +87,19 @@ def disconnect(entity_id: uuid.UUID) -> Response:
     if form.validate_on_submit():
         consent_service.offboard(entity, form.reason.data, Actor.user(current_user))
         db.session.commit()
-        flash(gettext("%(device)s is disconnected. Its access was withdrawn.",
-                      device=device_name(entity)), "success")
+        flash(
+            gettext(
+                "%(device)s is disconnected. Its access was withdrawn.", device=device_name(entity)
+            ),
+            "success",
+        )
         return redirect(url_for("main.home"))
     errors = [(form.reason.id, form.reason.errors[0])] if form.reason.errors else []
-    return render("main/disconnect.html", entity=entity, form=form, errors=errors,
-                  options=DISCONNECT_REASONS, status=422 if errors else 200)
+    return render(
+        "main/disconnect.html",
+        entity=entity,
+        form=form,
+        errors=errors,
+        options=DISCONNECT_REASONS,
+        status=422 if errors else 200,
+    )

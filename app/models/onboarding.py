@@ -105,9 +105,7 @@ class Event(db.Model):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("onboarding_requests.id"), index=True
-    )
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("onboarding_requests.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(120))
@@ -130,9 +128,7 @@ class Entity(db.Model):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     collective_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("collectives.id"))
     # Unique: the database itself refuses a second entity for one request.
-    request_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("onboarding_requests.id"), unique=True
-    )
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("onboarding_requests.id"), unique=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     type: Mapped[str] = mapped_column(String(40))
     manufacturer: Mapped[str] = mapped_column(String(60))

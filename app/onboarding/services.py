@@ -217,8 +217,8 @@ def give_details(
 def tenant_collective(tenant_id: int, collective_id: object) -> Collective | None:
     """The tenant's collective with this id, or None (also for another tenant's id)."""
     try:
-        key = collective_id if isinstance(collective_id, uuid.UUID) else uuid.UUID(
-            str(collective_id)
+        key = (
+            collective_id if isinstance(collective_id, uuid.UUID) else uuid.UUID(str(collective_id))
         )
     except ValueError:
         return None
@@ -237,7 +237,10 @@ def choose_collective(
     _answered(request, QUESTION_COLLECTIVE)
     _touch(request)
     record_event(
-        request, "answer", actor, question=QUESTION_COLLECTIVE,
+        request,
+        "answer",
+        actor,
+        question=QUESTION_COLLECTIVE,
         value=str(collective.id) if collective else None,
     )
 
@@ -267,8 +270,9 @@ def submit_request(request: OnboardingRequest, catalog: Catalog, actor: Actor) -
 def create_steps(request: OnboardingRequest, manufacturer: Manufacturer) -> None:
     for position, spec in enumerate(manufacturer.steps, start=1):
         request.steps.append(
-            ConsentStep(position=position, kind=spec.kind, status=StepStatus.TODO, attempts=0,
-                        evidence={})
+            ConsentStep(
+                position=position, kind=spec.kind, status=StepStatus.TODO, attempts=0, evidence={}
+            )
         )
 
 
@@ -279,10 +283,7 @@ def current_step(request: OnboardingRequest) -> ConsentStep | None:
 
 def step_available(request: OnboardingRequest, step: ConsentStep) -> bool:
     """Whether the owner can act on `step` now: steps are taken in order, while not final."""
-    return (
-        request.status in (Status.PENDING, Status.IN_PROGRESS)
-        and current_step(request) is step
-    )
+    return request.status in (Status.PENDING, Status.IN_PROGRESS) and current_step(request) is step
 
 
 def start_step(request: OnboardingRequest, step: ConsentStep, actor: Actor) -> None:
@@ -344,8 +345,9 @@ def fail_step_attempt(
     step.status = StepStatus.FAILED
     step.failure_reason = reason
     _touch(request)
-    record_event(request, "step_failed", actor, position=step.position, step=step.kind,
-                 reason=reason)
+    record_event(
+        request, "step_failed", actor, position=step.position, step=step.kind, reason=reason
+    )
     if request.status == Status.IN_PROGRESS:
         _set_status(request, Status.PENDING, actor)
 
@@ -415,9 +417,13 @@ def correct_information(
     information, properties = clean_answers(manufacturer, answers)
     if information == request.information and properties == request.properties:
         return
-    record_event(request, "information_corrected", actor,
-                 before={**request.information, **request.properties},
-                 after={**information, **properties})
+    record_event(
+        request,
+        "information_corrected",
+        actor,
+        before={**request.information, **request.properties},
+        after={**information, **properties},
+    )
     request.information, request.properties = information, properties
     _touch(request)
 
@@ -450,12 +456,15 @@ def disconnect_entity(entity: Entity, reason: str, actor: Actor) -> None:
 
 # Rules for the request fields that are not identifying attributes of the catalog. They
 # are catalog attributes, so the wording is the wizard's own.
-_CONTACT_EMAIL = Attribute(name="email", label="Email address", hint="", rule="email",
-                           required=False)
-_PARTNER_REFERENCE = Attribute(name="reference", label="Reference", hint="", rule="text",
-                               required=False, max_length=200)
-_DEVICE_MODEL = Attribute(name="model", label="Model", hint="", rule="text", required=False,
-                          max_length=100)
+_CONTACT_EMAIL = Attribute(
+    name="email", label="Email address", hint="", rule="email", required=False
+)
+_PARTNER_REFERENCE = Attribute(
+    name="reference", label="Reference", hint="", rule="text", required=False, max_length=200
+)
+_DEVICE_MODEL = Attribute(
+    name="model", label="Model", hint="", rule="text", required=False, max_length=100
+)
 _RETURN_URL_MAX_LENGTH = 2000
 
 
@@ -484,14 +493,17 @@ def clean_return_url(raw: object) -> str | None:
         or not parts.hostname
         or any(c.isspace() or ord(c) < 32 for c in value)
     ):
-        raise IdentifierError(N_(
-            "Give a return address that starts with https:// or http://, "
-            "like https://example.com/done."
-        ))
+        raise IdentifierError(
+            N_(
+                "Give a return address that starts with https:// or http://, "
+                "like https://example.com/done."
+            )
+        )
     if len(value) > _RETURN_URL_MAX_LENGTH:
         raise IdentifierError(
             N_("The return address can be at most %(max)d characters; this one has %(length)d."),
-            max=_RETURN_URL_MAX_LENGTH, length=len(value),
+            max=_RETURN_URL_MAX_LENGTH,
+            length=len(value),
         )
     return value
 
@@ -527,11 +539,14 @@ def create_request(
     if entity_type is None:
         if type_id is None or (isinstance(type_id, str) and not type_id.strip()):
             errors["type"] = IdentifierError(
-                N_("Enter the type of device: one of %(names)s."), names=names)
+                N_("Enter the type of device: one of %(names)s."), names=names
+            )
         else:
             errors["type"] = IdentifierError(
-                N_("There is no type of device called \"%(given)s\". Use one of %(names)s."),
-                given=str(type_id)[:60], names=names)
+                N_('There is no type of device called "%(given)s". Use one of %(names)s.'),
+                given=str(type_id)[:60],
+                names=names,
+            )
     else:
         manufacturer = _catalog_choice(entity_type.manufacturers, manufacturer_name)
         if manufacturer is None:
@@ -540,12 +555,17 @@ def create_request(
                 isinstance(manufacturer_name, str) and not manufacturer_name.strip()
             ):
                 errors["manufacturer"] = IdentifierError(
-                    N_("Enter the manufacturer: one of %(names)s."), names=known)
+                    N_("Enter the manufacturer: one of %(names)s."), names=known
+                )
             else:
                 errors["manufacturer"] = IdentifierError(
-                    N_("There is no manufacturer called \"%(given)s\" for this type of device."
-                       " Use one of %(names)s."),
-                    given=str(manufacturer_name)[:60], names=known)
+                    N_(
+                        'There is no manufacturer called "%(given)s" for this type of device.'
+                        " Use one of %(names)s."
+                    ),
+                    given=str(manufacturer_name)[:60],
+                    names=known,
+                )
 
     given = {**answers, "email": email, "reference": reference}
     information: dict[str, str] = {}
@@ -604,8 +624,13 @@ def create_request(
     )
     db.session.add(request)
     create_steps(request, manufacturer)
-    record_event(request, "created", actor, channel=channel, type=entity_type.id,
-                 manufacturer=manufacturer.name)
-    record_event(request, "status", actor, **{"from": None, "to": Status.PENDING,
-                                              "reason": None})
+    record_event(
+        request,
+        "created",
+        actor,
+        channel=channel,
+        type=entity_type.id,
+        manufacturer=manufacturer.name,
+    )
+    record_event(request, "status", actor, **{"from": None, "to": Status.PENDING, "reason": None})
     return request

@@ -17,14 +17,22 @@ TERMS_VERSION = "2026-11-01"
 
 # One paragraph per list item; %(tenant)s, %(device)s and %(manufacturer)s are filled in.
 TERMS_TEMPLATE = (
-    N_("You allow %(tenant)s to connect to your %(device)s from %(manufacturer)s and to read "
-       "its data: energy measured, state of charge or production, and status."),
-    N_("%(tenant)s may send commands that you set up yourself, such as smart charging "
-       "schedules. It never does so without a setting you chose."),
-    N_("Your data is used only to provide the energy services you asked for. It is not "
-       "sold, and it is shared with nobody else without your consent."),
-    N_("You can withdraw this consent at any moment by disconnecting the device. "
-       "%(tenant)s then stops reading it and deletes the access it was given."),
+    N_(
+        "You allow %(tenant)s to connect to your %(device)s from %(manufacturer)s and to read "
+        "its data: energy measured, state of charge or production, and status."
+    ),
+    N_(
+        "%(tenant)s may send commands that you set up yourself, such as smart charging "
+        "schedules. It never does so without a setting you chose."
+    ),
+    N_(
+        "Your data is used only to provide the energy services you asked for. It is not "
+        "sold, and it is shared with nobody else without your consent."
+    ),
+    N_(
+        "You can withdraw this consent at any moment by disconnecting the device. "
+        "%(tenant)s then stops reading it and deletes the access it was given."
+    ),
 )
 
 

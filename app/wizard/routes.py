@@ -93,8 +93,7 @@ def _question_or_redirect(request_id: uuid.UUID, name: str) -> OnboardingRequest
     onboarding = _own_request(request_id)
     if onboarding.status != Status.DRAFT:
         # A canceled or failed request's own page says why; "already sent" would not.
-        if request.method == "POST" and onboarding.status not in (Status.CANCELED,
-                                                                  Status.FAILED):
+        if request.method == "POST" and onboarding.status not in (Status.CANCELED, Status.FAILED):
             flash(gettext("Your answers were already sent, so they were not changed."), "info")
         return redirect(flow.resume_url(onboarding))
     if not flow.can_visit(onboarding, name):
@@ -108,12 +107,20 @@ def _after_answer(onboarding: OnboardingRequest) -> Response:
 
 
 def _form_errors(form: Any) -> ErrorList:
-    return [(getattr(form, name).id, messages[0]) for name, messages in form.errors.items()
-            if messages and hasattr(form, name)]
+    return [
+        (getattr(form, name).id, messages[0])
+        for name, messages in form.errors.items()
+        if messages and hasattr(form, name)
+    ]
 
 
-def _page(template: str, onboarding: OnboardingRequest | None, name: str, errors: ErrorList,
-          **context: Any) -> Response:
+def _page(
+    template: str,
+    onboarding: OnboardingRequest | None,
+    name: str,
+    errors: ErrorList,
+    **context: Any,
+) -> Response:
     if onboarding is not None:
         context["step_number"], context["step_count"] = flow.progress(onboarding, name)
         context["back_url"] = flow.previous_url(onboarding, name)
@@ -123,8 +130,9 @@ def _page(template: str, onboarding: OnboardingRequest | None, name: str, errors
         count = len(flow.QUESTIONS) + (1 if current_user.tenant.collectives else 0)
         context["step_number"], context["step_count"] = 1, count
         context["back_url"] = url_for("main.home")
-    return render(template, onboarding=onboarding, errors=errors,
-                  status=422 if errors else 200, **context)
+    return render(
+        template, onboarding=onboarding, errors=errors, status=422 if errors else 200, **context
+    )
 
 
 @bp.errorhandler(OnboardingError)
@@ -133,8 +141,9 @@ def _not_allowed_now(error: OnboardingError) -> Response:
     db.session.rollback()
     flash(translate(error), "info")
     request_id = (request.view_args or {}).get("request_id")
-    return redirect(url_for("wizard.resume", request_id=request_id) if request_id
-                    else url_for("main.home"))
+    return redirect(
+        url_for("wizard.resume", request_id=request_id) if request_id else url_for("main.home")
+    )
 
 
 # ---------------------------------------------------------------- questions
@@ -143,8 +152,14 @@ def _not_allowed_now(error: OnboardingError) -> Response:
 def _type_page(form: TypeForm, onboarding: OnboardingRequest | None) -> Response:
     catalog = current_catalog()
     options = [(t.id, gettext(t.label), gettext(t.description)) for t in catalog.types.values()]
-    return _page("wizard/type.html", onboarding, services.QUESTION_TYPE, _form_errors(form),
-                 form=form, options=options)
+    return _page(
+        "wizard/type.html",
+        onboarding,
+        services.QUESTION_TYPE,
+        _form_errors(form),
+        form=form,
+        options=options,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -189,17 +204,22 @@ def manufacturer(request_id: uuid.UUID) -> Response:
     names = list(entity_type.manufacturers)
     form = ManufacturerForm(names, data={"manufacturer": onboarding.manufacturer})
     if form.validate_on_submit():
-        services.choose_manufacturer(onboarding, form.manufacturer.data, current_catalog(),
-                                     _actor())
+        services.choose_manufacturer(
+            onboarding, form.manufacturer.data, current_catalog(), _actor()
+        )
         return _after_answer(onboarding)
     query = (request.args.get("q") or "").strip()
     shown = [n for n in names if query.casefold() in n.casefold()] if query else names
     context = {"form": form, "entity_type": entity_type, "shown": shown, "query": query}
     if is_htmx() and request.headers.get("HX-Target") == "manufacturer-options":
-        return render("wizard/manufacturer.html", block="options", onboarding=onboarding,
-                      **context)
-    return _page("wizard/manufacturer.html", onboarding, services.QUESTION_MANUFACTURER,
-                 _form_errors(form), **context)
+        return render("wizard/manufacturer.html", block="options", onboarding=onboarding, **context)
+    return _page(
+        "wizard/manufacturer.html",
+        onboarding,
+        services.QUESTION_MANUFACTURER,
+        _form_errors(form),
+        **context,
+    )
 
 
 @bp.route("/<uuid:request_id>/details", methods=["GET", "POST"])
@@ -222,8 +242,14 @@ def details(request_id: uuid.UUID) -> Response:
         else:
             return _after_answer(onboarding)
     errors = _form_errors(form)
-    return _page("wizard/details.html", onboarding, services.QUESTION_DETAILS, errors,
-                 form=form, manufacturer=manufacturer)
+    return _page(
+        "wizard/details.html",
+        onboarding,
+        services.QUESTION_DETAILS,
+        errors,
+        form=form,
+        manufacturer=manufacturer,
+    )
 
 
 COLLECTIVE_KINDS = {"Household": _l("Household"), "Community": _l("Community")}
@@ -242,14 +268,23 @@ def collective(request_id: uuid.UUID) -> Response:
     form = CollectiveForm([(str(c.id), c.name) for c in collectives], data={"collective": chosen})
     if form.validate_on_submit():
         value = form.collective.data
-        group = None if value == NO_COLLECTIVE else services.tenant_collective(
-            onboarding.tenant_id, value)
+        group = (
+            None
+            if value == NO_COLLECTIVE
+            else services.tenant_collective(onboarding.tenant_id, value)
+        )
         services.choose_collective(onboarding, group, _actor())
         return _after_answer(onboarding)
     options = [(str(c.id), c.name, COLLECTIVE_KINDS.get(c.kind, c.kind)) for c in collectives]
     options.append((NO_COLLECTIVE, gettext("No group"), None))
-    return _page("wizard/collective.html", onboarding, services.QUESTION_COLLECTIVE,
-                 _form_errors(form), form=form, options=options)
+    return _page(
+        "wizard/collective.html",
+        onboarding,
+        services.QUESTION_COLLECTIVE,
+        _form_errors(form),
+        form=form,
+        options=options,
+    )
 
 
 # ---------------------------------------------------------------- check and submit
@@ -260,26 +295,44 @@ def _answers(onboarding: OnboardingRequest, manufacturer: Manufacturer | None) -
     catalog = current_catalog()
     entity_type = catalog.entity_type(onboarding.type)
     rows = [
-        {"label": gettext("Device"),
-         "value": gettext(entity_type.label) if entity_type else onboarding.type,
-         "question": "wizard.type", "change": gettext("kind of device")},
-        {"label": gettext("Manufacturer"), "value": onboarding.manufacturer,
-         "question": "wizard.manufacturer", "change": gettext("manufacturer")},
+        {
+            "label": gettext("Device"),
+            "value": gettext(entity_type.label) if entity_type else onboarding.type,
+            "question": "wizard.type",
+            "change": gettext("kind of device"),
+        },
+        {
+            "label": gettext("Manufacturer"),
+            "value": onboarding.manufacturer,
+            "question": "wizard.manufacturer",
+            "change": gettext("manufacturer"),
+        },
     ]
     for attribute in manufacturer.attributes if manufacturer else ():
-        value = onboarding.information.get(attribute.name, onboarding.properties.get(
-            attribute.name))
+        value = onboarding.information.get(
+            attribute.name, onboarding.properties.get(attribute.name)
+        )
         if attribute.choices:
-            value = next((gettext(c.label) for c in attribute.choices if c.value == value),
-                         value)
-        rows.append({"label": gettext(attribute.label), "value": value or gettext("Not given"),
-                     "question": "wizard.details",
-                     "change": in_sentence(gettext(attribute.label))})
+            value = next((gettext(c.label) for c in attribute.choices if c.value == value), value)
+        rows.append(
+            {
+                "label": gettext(attribute.label),
+                "value": value or gettext("Not given"),
+                "question": "wizard.details",
+                "change": in_sentence(gettext(attribute.label)),
+            }
+        )
     if any(q.name == services.QUESTION_COLLECTIVE for q in flow.applicable(onboarding)):
-        rows.append({"label": gettext("Group"),
-                     "value": (onboarding.collective.name if onboarding.collective
-                               else gettext("No group")),
-                     "question": "wizard.collective", "change": gettext("group")})
+        rows.append(
+            {
+                "label": gettext("Group"),
+                "value": (
+                    onboarding.collective.name if onboarding.collective else gettext("No group")
+                ),
+                "question": "wizard.collective",
+                "change": gettext("group"),
+            }
+        )
     return rows
 
 
@@ -299,15 +352,21 @@ def check(request_id: uuid.UUID) -> Response:
         except InvalidAnswers:
             # An answer no longer passes (the rules changed): ask it again.
             db.session.rollback()
-            onboarding.answered = [n for n in onboarding.answered
-                                   if n != services.QUESTION_DETAILS]
+            onboarding.answered = [n for n in onboarding.answered if n != services.QUESTION_DETAILS]
             db.session.commit()
             flash(gettext("Please check these details again."), "info")
             return redirect(flow.resume_url(onboarding))
         db.session.commit()
         return redirect(url_for("wizard.consent", request_id=onboarding.id))
-    return _page("wizard/check.html", onboarding, flow.CHECK, errors, form=form,
-                 rows=_answers(onboarding, manufacturer), manufacturer=manufacturer)
+    return _page(
+        "wizard/check.html",
+        onboarding,
+        flow.CHECK,
+        errors,
+        form=form,
+        rows=_answers(onboarding, manufacturer),
+        manufacturer=manufacturer,
+    )
 
 
 @bp.post("/<uuid:request_id>/cancel")
@@ -351,8 +410,13 @@ def consent(request_id: uuid.UUID) -> Response:
         return redirect(url_for("wizard.done", request_id=onboarding.id))
     manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
     current = services.current_step(onboarding)
-    return render("wizard/consent.html", onboarding=onboarding, manufacturer=manufacturer,
-                  current=current, cancel_form=ActionForm())
+    return render(
+        "wizard/consent.html",
+        onboarding=onboarding,
+        manufacturer=manufacturer,
+        current=current,
+        cancel_form=ActionForm(),
+    )
 
 
 @dataclass(frozen=True)
@@ -366,16 +430,23 @@ class _OpenStep:
 
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
-            "onboarding": self.onboarding, "consent_step": self.step,
-            "manufacturer": self.manufacturer, "entity_type": self.entity_type,
+            "onboarding": self.onboarding,
+            "consent_step": self.step,
+            "manufacturer": self.manufacturer,
+            "entity_type": self.entity_type,
             "approval": consent_service.open_attempt(self.step),
             "identifier": consent_service.device_identifier(self.onboarding, self.manufacturer),
             **extra,
         }
 
     def render(self, errors: ErrorList, block: str = "main", **extra: Any) -> Response:
-        return render("wizard/step.html", block=block, errors=errors,
-                      status=422 if errors else 200, **self.context(**extra))
+        return render(
+            "wizard/step.html",
+            block=block,
+            errors=errors,
+            status=422 if errors else 200,
+            **self.context(**extra),
+        )
 
 
 def _open_step(request_id: uuid.UUID, position: int) -> _OpenStep | Response:
@@ -424,19 +495,31 @@ def _terms_step(page: _OpenStep) -> Response:
     # kept is of the very text the owner read.
     shown_in = request.form.get("language", "")
     with force_locale(shown_in) if shown_in in LANGUAGES else nullcontext():
-        terms = terms_for(page.onboarding.tenant.name,
-                          in_sentence(gettext(page.entity_type.label)), page.manufacturer.name)
+        terms = terms_for(
+            page.onboarding.tenant.name,
+            in_sentence(gettext(page.entity_type.label)),
+            page.manufacturer.name,
+        )
         terms_language = current_language()
     form = TermsForm(data={"version": terms.version})
     if form.validate_on_submit():
         if form.version.data != terms.version:
-            flash(gettext("The terms changed while you were reading them. "
-                          "Please read them again."), "info")
+            flash(
+                gettext("The terms changed while you were reading them. Please read them again."),
+                "info",
+            )
             return redirect(request.path)
-        services.complete_step(page.onboarding, page.step, _actor(), {
-            **_evidence(), "terms_version": terms.version, "terms_sha256": terms.sha256,
-            "terms_language": terms_language,
-        })
+        services.complete_step(
+            page.onboarding,
+            page.step,
+            _actor(),
+            {
+                **_evidence(),
+                "terms_version": terms.version,
+                "terms_sha256": terms.sha256,
+                "terms_language": terms_language,
+            },
+        )
         db.session.commit()
         return redirect(flow.resume_url(page.onboarding))
     return page.render([], form=form, terms=terms)
@@ -449,8 +532,14 @@ def _pairing_step(page: _OpenStep) -> Response:
     form.code.label.text = gettext(pairing.label)
     if form.validate_on_submit():
         try:
-            services.enter_pairing_code(page.onboarding, page.step, form.code.data or "",
-                                        page.manufacturer, _actor(), _evidence())
+            services.enter_pairing_code(
+                page.onboarding,
+                page.step,
+                form.code.data or "",
+                page.manufacturer,
+                _actor(),
+                _evidence(),
+            )
         except IdentifierError as error:
             db.session.commit()  # keep the failed attempt on the timeline
             form.code.errors = [translate(error)]
@@ -465,13 +554,15 @@ def _provider_step(page: _OpenStep) -> Response:
     form = ActionForm()  # the action is the button
     if form.validate_on_submit():
         if page.step.kind == "redirect":
-            url = consent_service.start_redirect(page.onboarding, page.step, page.manufacturer,
-                                                 _actor())
+            url = consent_service.start_redirect(
+                page.onboarding, page.step, page.manufacturer, _actor()
+            )
             db.session.commit()
             return redirect(url)
         if page.step.status != StepStatus.WAITING:
-            consent_service.start_app_consent(page.onboarding, page.step, page.manufacturer,
-                                              _actor())
+            consent_service.start_app_consent(
+                page.onboarding, page.step, page.manufacturer, _actor()
+            )
             db.session.commit()
         return redirect(request.path)
     if page.step.kind == "app_consent" and page.step.status == StepStatus.WAITING:
@@ -487,8 +578,7 @@ def _correction_form(page: _OpenStep) -> Any:
     if not page.manufacturer.attributes:
         return None
     onboarding = page.onboarding
-    return details_form(page.manufacturer,
-                        data={**onboarding.information, **onboarding.properties})
+    return details_form(page.manufacturer, data={**onboarding.information, **onboarding.properties})
 
 
 @bp.get("/<uuid:request_id>/steps/<int:position>/status")
@@ -526,8 +616,9 @@ def correct_identifier(request_id: uuid.UUID, position: int) -> Response:
         else:
             db.session.commit()
             flash(gettext("Saved. Try the connection again."), "success")
-            return redirect(url_for("wizard.step", request_id=page.onboarding.id,
-                                    position=position))
+            return redirect(
+                url_for("wizard.step", request_id=page.onboarding.id, position=position)
+            )
     return page.render(_form_errors(form), form=ActionForm(), correction=form)
 
 
@@ -539,6 +630,10 @@ def done(request_id: uuid.UUID) -> Response:
     if onboarding.status != Status.SUCCEEDED or onboarding.entity is None:
         return redirect(flow.resume_url(onboarding))
     catalog = current_catalog()
-    return render("wizard/done.html", onboarding=onboarding, entity=onboarding.entity,
-                  entity_type=catalog.entity_type(onboarding.type),
-                  manufacturer=catalog.manufacturer(onboarding.type, onboarding.manufacturer))
+    return render(
+        "wizard/done.html",
+        onboarding=onboarding,
+        entity=onboarding.entity,
+        entity_type=catalog.entity_type(onboarding.type),
+        manufacturer=catalog.manufacturer(onboarding.type, onboarding.manufacturer),
+    )

@@ -254,8 +254,9 @@ def run_axe(page: Page, exclude: list[str] | None = None) -> list[dict[str, Any]
     )
 
 
-def audit(page: Page, where: str = "", *, exclude: list[str] | None = None,
-          force: bool = False) -> None:
+def audit(
+    page: Page, where: str = "", *, exclude: list[str] | None = None, force: bool = False
+) -> None:
     """Check the page as it is now; raise AccessibilityError listing everything wrong.
 
     `where` names the state in the message. `exclude` leaves nodes out of axe's run (only for

@@ -212,8 +212,10 @@ class HomePage(AppPage):
 
     def continue_with(self, device: str | Pattern[str]) -> AppPage:
         """Resume an unfinished request by its device name ("Xenn retrofit meter reader")."""
-        name = device if isinstance(device, Pattern) else re.compile(
-            rf"^Continue with {re.escape(device)}"
+        name = (
+            device
+            if isinstance(device, Pattern)
+            else re.compile(rf"^Continue with {re.escape(device)}")
         )
         self.audit("before continuing an unfinished request")
         self.unfinished.get_by_role("link", name=name).click()
@@ -275,8 +277,9 @@ class Wizard(AppPage):
         after_manufacturer = re.compile(
             rf"^Which {re.escape(manufacturer)} {re.escape(device_kind.lower())} is it\?$"
         )
-        self.answer(after_manufacturer if fields else self._after_details(group),
-                    choice=manufacturer)
+        self.answer(
+            after_manufacturer if fields else self._after_details(group), choice=manufacturer
+        )
         if fields:
             self.answer(self._after_details(group), fields=fields)
         if group is not None:

@@ -169,8 +169,9 @@ def test_owner_connects_a_xenn_meter_with_the_keyboard_alone(
     keys.tab_to(wizard.field("Pairing code"), limit=1)
     keys.type("000000")
     keys.press("Enter")
-    wizard.expect_errors("This pairing code does not match the device. "
-                         "Check the code and try again.")
+    wizard.expect_errors(
+        "This pairing code does not match the device. Check the code and try again."
+    )
     expect(wizard.error_summary).to_be_focused()
     keys.tab_to(wizard.field("Pairing code"), limit=2)
     keys.replace(XENN.pairing_code)
@@ -188,8 +189,9 @@ def test_owner_journey_at_320_px_dark_with_reduced_motion(
     # Every audit on the way checks that nothing scrolls sideways and nothing moves, and axe
     # checks the dark scheme's contrast.
     page = make_page(NARROW, reduced_motion="reduce", color_scheme="dark")
-    onboard(page, live_server, XENN, shooter(page, screenshot, "owner-xenn-js-320"),
-            javascript=True)
+    onboard(
+        page, live_server, XENN, shooter(page, screenshot, "owner-xenn-js-320"), javascript=True
+    )
 
 
 LOADING_BAR_ANIMATION = """() => {
@@ -223,8 +225,9 @@ def test_app_approval_waiting_page_is_announced_and_calm(
     page = make_page("phone", reduced_motion="reduce")
     SignInPage(page).open().sign_in(OWNER, live_server.users[OWNER]).connect_a_device()
     wizard = Wizard(page)
-    wizard.start("Electric vehicle", "Kia",
-                 {"Vehicle identification number (VIN)": "KNAZZZ8V0KA000000"})
+    wizard.start(
+        "Electric vehicle", "Kia", {"Vehicle identification number (VIN)": "KNAZZZ8V0KA000000"}
+    )
     wizard.send()
     wizard.next_step(Wizard.TERMS_HEADING)
     wizard.agree_to_terms()
@@ -232,15 +235,17 @@ def test_app_approval_waiting_page_is_announced_and_calm(
     wizard.press("Send the request to my Kia app")
 
     live = page.locator("[aria-live=polite]").filter(
-        has_text="Waiting for your approval in the Kia app")
+        has_text="Waiting for your approval in the Kia app"
+    )
     expect(live).to_be_visible()
     wizard.audit("waiting for the app")  # the polling element sits in the live region
     spinner = live.locator(".spinner")
     assert spinner.evaluate("(el) => getComputedStyle(el).animationName") == "none"
 
     app_tab = page.context.new_page()
-    app_tab.goto(live.get_by_role("link", name=re.compile(r"^Open the Kia app")).get_attribute(
-        "href") or "")
+    app_tab.goto(
+        live.get_by_role("link", name=re.compile(r"^Open the Kia app")).get_attribute("href") or ""
+    )
     app_screen = AppPage(app_tab)
     app_screen.expect_heading("Kia app (sandbox)")
     app_screen.press("Approve")
@@ -248,8 +253,9 @@ def test_app_approval_waiting_page_is_announced_and_calm(
 
     wizard.expect_heading("Your electric vehicle is connected")
     # The news is in a status region, so it is announced without moving focus.
-    expect(page.get_by_role("status").filter(
-        has_text="Your electric vehicle is connected")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Your electric vehicle is connected")
+    ).to_be_visible()
 
 
 # ---------------------------------------------------------------- pages no journey reaches
@@ -265,12 +271,21 @@ def sandbox_sign_in_url(live_server: LiveServer, provider: str = "audi") -> str:
     """The sandbox's sign-in page as our app would send an owner there (a made-up state)."""
     with live_server.app.test_request_context(base_url=live_server.url):
         sandbox = get_provider(provider)
-        return sandbox.authorize_url + "?" + urlencode({
-            "response_type": "code", "client_id": sandbox.client_id,
-            "redirect_uri": sandbox.redirect_uri, "scope": sandbox.scope, "state": "made-up",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-        })
+        return (
+            sandbox.authorize_url
+            + "?"
+            + urlencode(
+                {
+                    "response_type": "code",
+                    "client_id": sandbox.client_id,
+                    "redirect_uri": sandbox.redirect_uri,
+                    "scope": sandbox.scope,
+                    "state": "made-up",
+                    "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                    "code_challenge_method": "S256",
+                }
+            )
+        )
 
 
 def test_pages_outside_the_journeys_in_every_language(
@@ -345,14 +360,15 @@ BREAKAGES = {
     # what to break (run in the page) -> what the audit must say
     "image-alt": "document.querySelector('main').append(document.createElement('img'))",
     "scrolls sideways": "(() => { const wide = document.createElement('div');"
-                        " wide.style.width = '2000px'; wide.textContent = 'wide';"
-                        " document.querySelector('main').append(wide); })()",
+    " wide.style.width = '2000px'; wide.textContent = 'wide';"
+    " document.querySelector('main').append(wide); })()",
     "target smaller than 44x44px": "(() => { const b = document.createElement('button');"
-                                   " b.textContent = 'x'; b.style.minHeight = '0';"
-                                   " b.style.padding = '0'; b.style.width = 'auto';"
-                                   " document.querySelector('main').append(b); })()",
-    "updates by itself outside an aria-live region":
-        "document.querySelector('main p').setAttribute('hx-trigger', 'every 60s')",
+    " b.textContent = 'x'; b.style.minHeight = '0';"
+    " b.style.padding = '0'; b.style.width = 'auto';"
+    " document.querySelector('main').append(b); })()",
+    "updates by itself outside an aria-live region": (
+        "document.querySelector('main p').setAttribute('hx-trigger', 'every 60s')"
+    ),
     "after an htmx swap focus is on": "window.__a11ySwapped = true; document.activeElement.blur()",
 }
 
@@ -383,14 +399,18 @@ def test_the_audit_fails_motion_when_less_was_asked(make_page: MakePage) -> None
     page.goto("/auth/login")
     audit(page, "as served")
     # A CSS animation that beats the stylesheet's reduced-motion rule...
-    page.evaluate("document.querySelector('h1').style"
-                  ".setProperty('animation', 'spin 1s infinite', 'important')")
+    page.evaluate(
+        "document.querySelector('h1').style"
+        ".setProperty('animation', 'spin 1s infinite', 'important')"
+    )
     with pytest.raises(AssertionError, match=r"animates despite .*<h1.* \(spin\)"):
         audit(page, "broken: CSS motion", force=True)
     page.reload()
     # ...and one started by a script.
-    page.evaluate("document.querySelector('h1').animate("
-                  "[{opacity: 0}, {opacity: 1}], {duration: 1000, iterations: Infinity})")
+    page.evaluate(
+        "document.querySelector('h1').animate("
+        "[{opacity: 0}, {opacity: 1}], {duration: 1000, iterations: Infinity})"
+    )
     with pytest.raises(AssertionError, match="animates despite prefers-reduced-motion"):
         audit(page, "broken: scripted motion", force=True)
     page.reload()

@@ -30,8 +30,9 @@ class PartnerApi:
         self.headers = {"Authorization": f"Bearer {secret}"}
 
     def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        response = self.request.post(f"{self.base_url}/api/v1{path}", data=body,
-                                     headers=self.headers)
+        response = self.request.post(
+            f"{self.base_url}/api/v1{path}", data=body, headers=self.headers
+        )
         return response.status, response.json()
 
     def get(self, path: str) -> dict[str, Any]:
@@ -85,15 +86,17 @@ def test_redirect_link_leads_the_owner_to_an_entity_the_api_then_shows(
     assert entity_id
     expect(page.get_by_text(entity_id)).to_be_visible()
     entity = partner.get(f"/entities/{entity_id}")
-    assert (entity["status"], entity["information"]) == (
-        "Connected", {"reference": "P1000000000"})
+    assert (entity["status"], entity["information"]) == ("Connected", {"reference": "P1000000000"})
     assert [e["id"] for e in partner.get("/entities")["data"]] == [entity_id]
 
 
-@pytest.mark.parametrize("javascript", [
-    pytest.param(True, id="js"),
-    pytest.param(False, id="no-js"),
-])
+@pytest.mark.parametrize(
+    "javascript",
+    [
+        pytest.param(True, id="js"),
+        pytest.param(False, id="no-js"),
+    ],
+)
 def test_the_owner_lands_on_the_partners_return_url(
     live_server: LiveServer, make_page: MakePage, partner: PartnerApi, javascript: bool
 ) -> None:
@@ -117,8 +120,9 @@ def test_the_audi_example_gets_a_redirect_link_to_the_hosted_pages(
     page: Page, partner: PartnerApi
 ) -> None:
     # The example of docs/api.md; its sign-in at Audi is another page's business.
-    status, created = partner.post("/onboarding/entities", {
-        "type": "EV", "manufacturer": "Audi", "vin": "WAUZZZ8V0KA000000"})
+    status, created = partner.post(
+        "/onboarding/entities", {"type": "EV", "manufacturer": "Audi", "vin": "WAUZZZ8V0KA000000"}
+    )
     assert status == 201
     assert created["status"] == "Pending"
     link = created["action"]["redirectLink"]

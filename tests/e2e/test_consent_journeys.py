@@ -48,8 +48,12 @@ def sign_in(page: Page, live_server: LiveServer) -> HomePage:
     return SignInPage(page).open().sign_in(OWNER, live_server.users[OWNER])
 
 
-def send_request(page: Page, live_server: LiveServer, manufacturer: str = "Audi",
-                 fields: dict[str, str] | None = None) -> Wizard:
+def send_request(
+    page: Page,
+    live_server: LiveServer,
+    manufacturer: str = "Audi",
+    fields: dict[str, str] | None = None,
+) -> Wizard:
     """Sign in and send an EV request: the consent task list is shown."""
     sign_in(page, live_server).connect_a_device()
     wizard = Wizard(page)
@@ -65,8 +69,9 @@ def to_sign_in_step(wizard: Wizard, manufacturer: str = "Audi") -> None:
     wizard.next_step(f"Sign in at {manufacturer} and allow access")
 
 
-def at_the_manufacturer(page: Page, manufacturer: str = "Audi",
-                        button: str | None = None) -> AppPage:
+def at_the_manufacturer(
+    page: Page, manufacturer: str = "Audi", button: str | None = None
+) -> AppPage:
     """Press the step's button to the manufacturer: its sandbox sign-in page opens."""
     step = AppPage(page)
     step.press(button or f"Continue to {manufacturer}")
@@ -76,8 +81,9 @@ def at_the_manufacturer(page: Page, manufacturer: str = "Audi",
     return sandbox
 
 
-def answer_at_the_manufacturer(sandbox: AppPage, account: str | None = None,
-                               button: str = "Allow access") -> None:
+def answer_at_the_manufacturer(
+    sandbox: AppPage, account: str | None = None, button: str = "Allow access"
+) -> None:
     if account is not None:
         sandbox.fill("Email address", account)
     sandbox.press(button)
@@ -121,7 +127,10 @@ def test_audi_ev_by_vin_from_sign_in_to_a_connected_entity(
     screenshot(page, f"consent-audi-connected-{size['width']}")
     [entity] = entities(live_server)
     assert (entity.manufacturer, entity.information, entity.status) == (
-        "Audi", {"vin": VIN}, "Connected")
+        "Audi",
+        {"vin": VIN},
+        "Connected",
+    )
     home = HomePage(page).open()
     expect(home.device_rows).to_have_count(1)
     expect(home.device_rows.first).to_contain_text(VIN)
@@ -152,8 +161,9 @@ def test_owner_denies_sees_why_and_retries_to_success(
 
 
 @desktop_only
-def test_provider_error_then_retry(page: Page, live_server: LiveServer,
-                                   screenshot: Screenshot) -> None:
+def test_provider_error_then_retry(
+    page: Page, live_server: LiveServer, screenshot: Screenshot
+) -> None:
     wizard = send_request(page, live_server)
     to_sign_in_step(wizard)
 
@@ -182,7 +192,8 @@ def test_device_not_on_the_account_corrected_then_connected(
     answer_at_the_manufacturer(at_the_manufacturer(page), "no-device@sandbox.example")
 
     expect(page.get_by_role("alert")).to_contain_text(
-        f"{wrong_vin} is not on the Audi account you used.")
+        f"{wrong_vin} is not on the Audi account you used."
+    )
     expect(wizard.field(VIN_LABEL)).to_have_value(wrong_vin)
     wizard.fill(VIN_LABEL, right_vin)
     wizard.press("Save the correction")
@@ -204,7 +215,8 @@ def test_app_consent_page_updates_by_itself(
     wizard.next_step("Allow access in the Kia app")
     wizard.press("Send the request to my Kia app")
     live = page.locator("[aria-live=polite]").filter(
-        has_text="Waiting for your approval in the Kia app")
+        has_text="Waiting for your approval in the Kia app"
+    )
     expect(live).to_be_visible()
     expect(live).to_contain_text(VIN)
     screenshot(page, "consent-app-waiting")
@@ -240,8 +252,11 @@ def test_fluvius_smart_meter_by_ean_for_a_business(page: Page, live_server: Live
     wizard = Wizard(page)
     wizard.answer("Who made your smart meter?", choice="Smart meter")
     wizard.answer("Which Fluvius smart meter is it?", choice="Fluvius")
-    wizard.answer(Wizard.GROUP_HEADING, choice="Business (B2B)",
-                  fields={"EAN code of the connection point": ean})
+    wizard.answer(
+        Wizard.GROUP_HEADING,
+        choice="Business (B2B)",
+        fields={"EAN code of the connection point": ean},
+    )
     wizard.answer(Wizard.CHECK_HEADING, choice="Home")
     answers = wizard.answers()
     assert answers["EAN code of the connection point"] == ean
@@ -287,8 +302,9 @@ def test_consent_link_opened_in_a_fresh_browser_without_an_account(
 
 
 @desktop_only
-def test_offboarding_from_the_home_page(page: Page, live_server: LiveServer,
-                                        screenshot: Screenshot) -> None:
+def test_offboarding_from_the_home_page(
+    page: Page, live_server: LiveServer, screenshot: Screenshot
+) -> None:
     wizard = send_request(page, live_server)
     to_sign_in_step(wizard)
     answer_at_the_manufacturer(at_the_manufacturer(page))

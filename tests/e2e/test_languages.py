@@ -66,9 +66,15 @@ class Language:
 
 
 DUTCH = Language(
-    code="nl", locale="nl-BE", name="Nederlands", switch="Taal",
-    sign_in="Aanmelden", email="E-mailadres", password="Wachtwoord",
-    home="Uw apparaten", connect="Een apparaat verbinden",
+    code="nl",
+    locale="nl-BE",
+    name="Nederlands",
+    switch="Taal",
+    sign_in="Aanmelden",
+    email="E-mailadres",
+    password="Wachtwoord",
+    home="Uw apparaten",
+    connect="Een apparaat verbinden",
     type_question="Welk soort apparaat wilt u verbinden?",
     device_kind="Meteruitlezer",
     manufacturer_question="Wie heeft uw meteruitlezer gemaakt?",
@@ -76,26 +82,39 @@ DUTCH = Language(
     field="Xenn-referentie",
     wrong_message="Dit moet bestaan uit P gevolgd door 10 cijfers, bijvoorbeeld P1000000000.",
     group_question="Dit apparaat aan een groep toevoegen?",
-    check_answers="Controleer uw antwoorden", send="Versturen en doorgaan",
-    consent="Geef uw toestemming", continue_="Doorgaan",
-    terms="Ga akkoord met het delen van de gegevens van uw apparaat", agree="Ik ga akkoord",
-    pairing="Vul de koppelcode in", pairing_code="Koppelcode", pair="Apparaat koppelen",
+    check_answers="Controleer uw antwoorden",
+    send="Versturen en doorgaan",
+    consent="Geef uw toestemming",
+    continue_="Doorgaan",
+    terms="Ga akkoord met het delen van de gegevens van uw apparaat",
+    agree="Ik ga akkoord",
+    pairing="Vul de koppelcode in",
+    pairing_code="Koppelcode",
+    pair="Apparaat koppelen",
     pairing_mismatch="Deze koppelcode hoort niet bij het apparaat. "
-                     "Controleer de code en probeer het opnieuw.",
-    connected="Uw meteruitlezer is verbonden", go_home="Naar uw apparaten",
-    there_is_a_problem="Er is een probleem", error_prefix="Fout:",
+    "Controleer de code en probeer het opnieuw.",
+    connected="Uw meteruitlezer is verbonden",
+    go_home="Naar uw apparaten",
+    there_is_a_problem="Er is een probleem",
+    error_prefix="Fout:",
     step_1_of_5="Stap 1 van 5",
-    device="Xenn meteruitlezer · P1000000000", disconnect="Loskoppelen",
+    device="Xenn meteruitlezer · P1000000000",
+    disconnect="Loskoppelen",
     disconnect_question="Xenn meteruitlezer · P1000000000 loskoppelen?",
     why_error="Kies waarom u het apparaat loskoppelt.",
     reason="Ik wil de gegevens niet langer delen",
-    disconnected="Xenn meteruitlezer · P1000000000 is losgekoppeld. "
-                 "De toegang is ingetrokken.",
+    disconnected="Xenn meteruitlezer · P1000000000 is losgekoppeld. De toegang is ingetrokken.",
 )
 FRENCH = Language(
-    code="fr", locale=None, name="Français", switch="Langue",
-    sign_in="Se connecter", email="Adresse e-mail", password="Mot de passe",
-    home="Vos appareils", connect="Connecter un appareil",
+    code="fr",
+    locale=None,
+    name="Français",
+    switch="Langue",
+    sign_in="Se connecter",
+    email="Adresse e-mail",
+    password="Mot de passe",
+    home="Vos appareils",
+    connect="Connecter un appareil",
     type_question="Quel type d'appareil voulez-vous connecter\xa0?",
     device_kind="Lecteur de compteur",
     manufacturer_question="Qui a fabriqué votre lecteur de compteur\xa0?",
@@ -103,27 +122,39 @@ FRENCH = Language(
     field="Référence Xenn",
     wrong_message="Format attendu\xa0: P suivi de 10 chiffres, par exemple P1000000000.",
     group_question="Ajouter cet appareil à un groupe\xa0?",
-    check_answers="Vérifiez vos réponses", send="Envoyer et continuer",
-    consent="Donnez votre consentement", continue_="Continuer",
-    terms="Acceptez le partage des données de votre appareil", agree="J'accepte",
-    pairing="Saisissez le code d'appairage", pairing_code="Code d'appairage",
+    check_answers="Vérifiez vos réponses",
+    send="Envoyer et continuer",
+    consent="Donnez votre consentement",
+    continue_="Continuer",
+    terms="Acceptez le partage des données de votre appareil",
+    agree="J'accepte",
+    pairing="Saisissez le code d'appairage",
+    pairing_code="Code d'appairage",
     pair="Appairer l'appareil",
     pairing_mismatch="Ce code d'appairage ne correspond pas à l'appareil. "
-                     "Vérifiez le code et réessayez.",
-    connected="Votre lecteur de compteur est connecté", go_home="Voir vos appareils",
-    there_is_a_problem="Il y a un problème", error_prefix="Erreur\xa0:",
+    "Vérifiez le code et réessayez.",
+    connected="Votre lecteur de compteur est connecté",
+    go_home="Voir vos appareils",
+    there_is_a_problem="Il y a un problème",
+    error_prefix="Erreur\xa0:",
     step_1_of_5="Étape 1 sur 5",
-    device="Xenn (lecteur de compteur) · P1000000000", disconnect="Déconnecter",
+    device="Xenn (lecteur de compteur) · P1000000000",
+    disconnect="Déconnecter",
     disconnect_question="Déconnecter Xenn (lecteur de compteur) · P1000000000\xa0?",
     why_error="Choisissez pourquoi vous déconnectez l'appareil.",
     reason="Je ne veux plus partager ses données",
-    disconnected="Xenn (lecteur de compteur) · P1000000000 est déconnecté. "
-                 "Son accès a été retiré.",
+    disconnected="Xenn (lecteur de compteur) · P1000000000 est déconnecté. Son accès a été retiré.",
 )
 GERMAN = Language(
-    code="de", locale="de-DE", name="Deutsch", switch="Sprache",
-    sign_in="Anmelden", email="E-Mail-Adresse", password="Passwort",
-    home="Ihre Geräte", connect="Gerät verbinden",
+    code="de",
+    locale="de-DE",
+    name="Deutsch",
+    switch="Sprache",
+    sign_in="Anmelden",
+    email="E-Mail-Adresse",
+    password="Passwort",
+    home="Ihre Geräte",
+    connect="Gerät verbinden",
     type_question="Welche Art von Gerät möchten Sie verbinden?",
     device_kind="Zähler-Lesegerät",
     manufacturer_question="Von welchem Hersteller ist Ihr Zähler-Lesegerät?",
@@ -131,22 +162,28 @@ GERMAN = Language(
     field="Xenn-Referenz",
     wrong_message="Erwartetes Format: P gefolgt von 10 Ziffern, zum Beispiel P1000000000.",
     group_question="Dieses Gerät einer Gruppe hinzufügen?",
-    check_answers="Prüfen Sie Ihre Antworten", send="Senden und weiter",
-    consent="Erteilen Sie Ihre Einwilligung", continue_="Weiter",
-    terms="Stimmen Sie der Weitergabe der Daten Ihres Geräts zu", agree="Ich stimme zu",
-    pairing="Geben Sie den Kopplungscode ein", pairing_code="Kopplungscode",
+    check_answers="Prüfen Sie Ihre Antworten",
+    send="Senden und weiter",
+    consent="Erteilen Sie Ihre Einwilligung",
+    continue_="Weiter",
+    terms="Stimmen Sie der Weitergabe der Daten Ihres Geräts zu",
+    agree="Ich stimme zu",
+    pairing="Geben Sie den Kopplungscode ein",
+    pairing_code="Kopplungscode",
     pair="Gerät koppeln",
     pairing_mismatch="Dieser Kopplungscode passt nicht zum Gerät. "
-                     "Prüfen Sie den Code und versuchen Sie es erneut.",
-    connected="Ihr Zähler-Lesegerät ist verbunden", go_home="Zu Ihren Geräten",
-    there_is_a_problem="Es gibt ein Problem", error_prefix="Fehler:",
+    "Prüfen Sie den Code und versuchen Sie es erneut.",
+    connected="Ihr Zähler-Lesegerät ist verbunden",
+    go_home="Zu Ihren Geräten",
+    there_is_a_problem="Es gibt ein Problem",
+    error_prefix="Fehler:",
     step_1_of_5="Schritt 1 von 5",
-    device="Xenn Zähler-Lesegerät · P1000000000", disconnect="Trennen",
+    device="Xenn Zähler-Lesegerät · P1000000000",
+    disconnect="Trennen",
     disconnect_question="Xenn Zähler-Lesegerät · P1000000000 trennen?",
     why_error="Wählen Sie, warum Sie das Gerät trennen.",
     reason="Ich möchte seine Daten nicht mehr teilen",
-    disconnected="Xenn Zähler-Lesegerät · P1000000000 ist getrennt. "
-                 "Der Zugriff wurde entzogen.",
+    disconnected="Xenn Zähler-Lesegerät · P1000000000 ist getrennt. Der Zugriff wurde entzogen.",
 )
 
 
@@ -168,8 +205,9 @@ class LocalisedPage(AppPage):
     def error_summary(self) -> Locator:
         return self.page.get_by_role("alert", name=self.language.there_is_a_problem)
 
-    def answer(self, then: str, *, choice: str | None = None,
-               fields: dict[str, str] | None = None) -> None:
+    def answer(
+        self, then: str, *, choice: str | None = None, fields: dict[str, str] | None = None
+    ) -> None:
         if choice is not None:
             self.choose(choice)
         for label, value in (fields or {}).items():
@@ -244,12 +282,15 @@ def onboard_in(page: Page, live_server: LiveServer, lang: Language) -> None:
     expect(view.notice(lang.disconnected)).to_be_visible()
 
 
-@pytest.mark.parametrize(("lang", "size"), [
-    pytest.param(DUTCH, "desktop", id="nl-desktop"),
-    pytest.param(FRENCH, "desktop", id="fr-desktop"),
-    pytest.param(GERMAN, "desktop", id="de-desktop"),
-    pytest.param(GERMAN, "phone", id="de-phone"),
-])
+@pytest.mark.parametrize(
+    ("lang", "size"),
+    [
+        pytest.param(DUTCH, "desktop", id="nl-desktop"),
+        pytest.param(FRENCH, "desktop", id="fr-desktop"),
+        pytest.param(GERMAN, "desktop", id="de-desktop"),
+        pytest.param(GERMAN, "phone", id="de-phone"),
+    ],
+)
 def test_owner_onboards_a_xenn_meter_in_each_language(
     make_page: MakePage, live_server: LiveServer, lang: Language, size: str
 ) -> None:

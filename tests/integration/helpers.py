@@ -73,18 +73,23 @@ def add_tenant(session: Session, slug: str, name: str) -> Tenant:
     return tenant
 
 
-def add_user(
-    session: Session, tenant: Tenant, email: str, role: Role = Role.OWNER
-) -> User:
-    user = User(email=email, tenant=tenant, role=role, name=email.split("@")[0].title(),
-                password_hash=generate_password_hash(PASSWORD, FAST_HASH_METHOD))
+def add_user(session: Session, tenant: Tenant, email: str, role: Role = Role.OWNER) -> User:
+    user = User(
+        email=email,
+        tenant=tenant,
+        role=role,
+        name=email.split("@")[0].title(),
+        password_hash=generate_password_hash(PASSWORD, FAST_HASH_METHOD),
+    )
     session.add(user)
     session.flush()
     return user
 
 
 def add_collective(
-    session: Session, tenant: Tenant, name: str,
+    session: Session,
+    tenant: Tenant,
+    name: str,
     kind: CollectiveKind = CollectiveKind.HOUSEHOLD,
 ) -> Collective:
     collective = Collective(tenant=tenant, name=name, kind=kind)
@@ -150,7 +155,10 @@ def start(client: FlaskClient, type_id: str) -> uuid.UUID:
 
 
 def answer(
-    client: FlaskClient, request_id: uuid.UUID, page: str, data: Mapping[str, str],
+    client: FlaskClient,
+    request_id: uuid.UUID,
+    page: str,
+    data: Mapping[str, str],
     expect: str | None = None,
 ) -> TestResponse:
     """POST one question's answer; the answer is taken (a redirect), to `expect` if given."""
@@ -190,21 +198,22 @@ def accept_terms(client: FlaskClient, request_id: uuid.UUID, position: int = 1) 
     assert page.status_code == 200
     version = re.search(r'name="version" value="([^"]+)"', page.text)
     assert version
-    response = client.post(url(request_id, f"steps/{position}"),
-                           data={"version": version.group(1)})
+    response = client.post(url(request_id, f"steps/{position}"), data={"version": version.group(1)})
     assert response.status_code == 302
     return response
 
 
-def pair(client: FlaskClient, request_id: uuid.UUID, code: str = PAIRING_CODE,
-         position: int = 2) -> TestResponse:
+def pair(
+    client: FlaskClient, request_id: uuid.UUID, code: str = PAIRING_CODE, position: int = 2
+) -> TestResponse:
     return client.post(url(request_id, f"steps/{position}"), data={"code": code})
 
 
 def onboard_xenn(client: FlaskClient, collective: str | None = None) -> uuid.UUID:
     """A Xenn reader all the way to Succeeded; return the request's id."""
-    request_id = walk_to_check(client, "RetrofitMeter", "Xenn",
-                               {"reference": XENN_REFERENCE}, collective)
+    request_id = walk_to_check(
+        client, "RetrofitMeter", "Xenn", {"reference": XENN_REFERENCE}, collective
+    )
     submit(client, request_id)
     accept_terms(client, request_id)
     assert path_of(pair(client, request_id)) == url(request_id, "done")
@@ -261,8 +270,9 @@ def field_errors(response: TestResponse) -> dict[str, str]:
 
 
 def csrf_token(response: TestResponse) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.text) or \
-        re.search(r'"X-CSRFToken": "([^"]+)"', response.text)
+    match = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', response.text
+    ) or re.search(r'"X-CSRFToken": "([^"]+)"', response.text)
     assert match, "no CSRF token on the page"
     return match.group(1)
 

@@ -67,14 +67,17 @@ class Partner:
     def get(self, path: str, **kwargs: Any):
         return self.client.get(API + path, headers=self.headers(), **kwargs)
 
-    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             **kwargs: Any):
-        return self.client.post(API + path, json=body, headers={**self.headers(),
-                                                                **(headers or {})}, **kwargs)
+    def post(
+        self, path: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ):
+        return self.client.post(
+            API + path, json=body, headers={**self.headers(), **(headers or {})}, **kwargs
+        )
 
     def onboard(self, **body: Any) -> dict[str, Any]:
-        response = self.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                      "vin": VIN, **body})
+        response = self.post(
+            "/onboarding/entities", {"type": "EV", "manufacturer": "Audi", "vin": VIN, **body}
+        )
         assert response.status_code == 201, response.json
         return response.json
 
@@ -136,8 +139,13 @@ def docs_examples() -> list[tuple[str, str, dict[str, Any] | None]]:
         path = re.search(r"\$BASE(/[^\s\"'\\]*)", block)
         data = re.search(r"-d '(.*?)'", block, re.S)
         assert path, block
-        examples.append((method.group(1) if method else ("POST" if data else "GET"),
-                         path.group(1), json.loads(data.group(1)) if data else None))
+        examples.append(
+            (
+                method.group(1) if method else ("POST" if data else "GET"),
+                path.group(1),
+                json.loads(data.group(1)) if data else None,
+            )
+        )
     return examples
 
 
@@ -160,9 +168,15 @@ def test_the_audi_example_from_the_docs_creates_a_pending_request(acme: Partner)
     assert re.fullmatch(r"http://localhost/c/[\w.-]+", created["action"]["redirectLink"])
     assert created["action"]["documentationLink"] == "http://localhost/api/v1/docs"
     entity = created["data"]["entity"]
-    assert entity == {"id": None, "type": "EV", "manufacturer": "Audi",
-                      "information": {"vin": body["vin"]}, "properties": {},
-                      "tenantId": str(acme.tenant_id), "collectiveId": None}
+    assert entity == {
+        "id": None,
+        "type": "EV",
+        "manufacturer": "Audi",
+        "information": {"vin": body["vin"]},
+        "properties": {},
+        "tenantId": str(acme.tenant_id),
+        "collectiveId": None,
+    }
     assert created["data"]["tenant"] == {"id": str(acme.tenant_id), "name": "Acme Energy"}
     assert created["data"]["collective"] is None
     assert [s["kind"] for s in created["steps"]] == ["terms", "redirect"]
@@ -194,8 +208,9 @@ def test_identifiers_are_normalised_and_checked_with_the_wizards_words(acme: Par
     created = acme.onboard(vin=" wba3a5c5-5cf256985 ")
     assert created["data"]["entity"]["information"] == {"vin": VIN}
 
-    short = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                               "vin": VIN[:-1]})
+    short = acme.post(
+        "/onboarding/entities", {"type": "EV", "manufacturer": "Audi", "vin": VIN[:-1]}
+    )
     body = assert_problem(short, 422, "vin")
     with pytest.raises(ValueError) as wizard:
         validate_vin(VIN[:-1])
@@ -203,8 +218,9 @@ def test_identifiers_are_normalised_and_checked_with_the_wizards_words(acme: Par
     assert body["errors"]["vin"] == ["A VIN has 17 characters; this one has 16."]
 
     bad_ean = EAN[:-1] + str((int(EAN[-1]) + 1) % 10)
-    fluvius = acme.post("/onboarding/entities", {"type": "SmartMeter", "manufacturer": "Fluvius",
-                                                 "ean": bad_ean})
+    fluvius = acme.post(
+        "/onboarding/entities", {"type": "SmartMeter", "manufacturer": "Fluvius", "ean": bad_ean}
+    )
     body = assert_problem(fluvius, 422)
     with pytest.raises(ValueError) as wizard:
         validate_ean(bad_ean)
@@ -214,27 +230,39 @@ def test_identifiers_are_normalised_and_checked_with_the_wizards_words(acme: Par
 
 
 def test_properties_and_catalog_attributes_reach_the_request(acme: Partner) -> None:
-    fluvius = acme.onboard(type="SmartMeter", manufacturer="fluvius", vin=None, ean=EAN,
-                           properties={"flow": "B2B"})
+    fluvius = acme.onboard(
+        type="SmartMeter", manufacturer="fluvius", vin=None, ean=EAN, properties={"flow": "B2B"}
+    )
     entity = fluvius["data"]["entity"]
     assert (entity["manufacturer"], entity["information"], entity["properties"]) == (
-        "Fluvius", {"ean": EAN}, {"flow": "B2B"})
+        "Fluvius",
+        {"ean": EAN},
+        {"flow": "B2B"},
+    )
 
-    sma = acme.onboard(type="PV", manufacturer="SMA", vin=None, plantId="1234567",
-                       email="Owner@Example.COM")
-    assert sma["data"]["entity"]["information"] == {"plantId": "1234567",
-                                                    "email": "Owner@example.com"}
+    sma = acme.onboard(
+        type="PV", manufacturer="SMA", vin=None, plantId="1234567", email="Owner@Example.COM"
+    )
+    assert sma["data"]["entity"]["information"] == {
+        "plantId": "1234567",
+        "email": "Owner@example.com",
+    }
 
-    xenn = acme.onboard(type="RetrofitMeter", manufacturer="Xenn", vin=None,
-                        reference="p 1000-000000")
+    xenn = acme.onboard(
+        type="RetrofitMeter", manufacturer="Xenn", vin=None, reference="p 1000-000000"
+    )
     assert xenn["data"]["entity"]["information"] == {"reference": XENN_REFERENCE}
     assert xenn["reference"] == XENN_REFERENCE
     assert [s["kind"] for s in xenn["steps"]] == ["terms", "pairing_code"]
 
 
 def test_reference_email_model_and_return_url_are_kept(app: Flask, acme: Partner) -> None:
-    created = acme.onboard(reference="crm-42", email="owner@example.com", model="Q4 e-tron",
-                           returnUrl="https://partner.example/done?x=1")
+    created = acme.onboard(
+        reference="crm-42",
+        email="owner@example.com",
+        model="Q4 e-tron",
+        returnUrl="https://partner.example/done?x=1",
+    )
     assert created["reference"] == "crm-42"
     assert created["returnUrl"] == "https://partner.example/done?x=1"
     assert created["data"]["entity"]["information"] == {"vin": VIN, "model": "Q4 e-tron"}
@@ -247,22 +275,27 @@ def test_reference_email_model_and_return_url_are_kept(app: Flask, acme: Partner
         assert {e.actor for e in onboarding.events} == {f"api-key:{acme.key_id}"}
 
 
-@pytest.mark.parametrize("return_url", ["javascript:alert(1)", "ftp://example.com/x",
-                                        "/relative/path", "https://"])
+@pytest.mark.parametrize(
+    "return_url", ["javascript:alert(1)", "ftp://example.com/x", "/relative/path", "https://"]
+)
 def test_only_http_return_urls_are_accepted(acme: Partner, return_url: str) -> None:
-    response = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                  "vin": VIN, "returnUrl": return_url})
+    response = acme.post(
+        "/onboarding/entities",
+        {"type": "EV", "manufacturer": "Audi", "vin": VIN, "returnUrl": return_url},
+    )
     body = assert_problem(response, 422, "returnUrl")
     assert "https://" in body["errors"]["returnUrl"][0]
 
 
 def test_unknown_type_and_manufacturer_say_which_exist(acme: Partner) -> None:
-    body = assert_problem(acme.post("/onboarding/entities", {"type": "Boat", "manufacturer": "X"}),
-                          422, "type")
+    body = assert_problem(
+        acme.post("/onboarding/entities", {"type": "Boat", "manufacturer": "X"}), 422, "type"
+    )
     assert "EV, PV, SmartMeter, RetrofitMeter" in body["errors"]["type"][0]
 
-    body = assert_problem(acme.post("/onboarding/entities", {"type": "EV",
-                                                             "manufacturer": "Trabant"}), 422)
+    body = assert_problem(
+        acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Trabant"}), 422
+    )
     assert "Audi" in body["errors"]["manufacturer"][0]
 
     body = assert_problem(acme.post("/onboarding/entities", {}), 422)
@@ -272,30 +305,46 @@ def test_unknown_type_and_manufacturer_say_which_exist(acme: Partner) -> None:
 
 
 def test_wrong_json_types_get_plain_words(acme: Partner) -> None:
-    body = assert_problem(acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                             "vin": 12345678901234567,
-                                                             "collectiveId": "nope"}), 422)
+    body = assert_problem(
+        acme.post(
+            "/onboarding/entities",
+            {
+                "type": "EV",
+                "manufacturer": "Audi",
+                "vin": 12345678901234567,
+                "collectiveId": "nope",
+            },
+        ),
+        422,
+    )
     assert body["errors"]["vin"] == ["This must be text."]
     assert body["errors"]["collectiveId"][0].startswith("This must be an id like")
     assert_problem(acme.post("/onboarding/entities", ["EV", "Audi"]), 422, "body")
-    assert_problem(acme.post("/onboarding/entities", {"type": "EV\x00", "manufacturer": "Audi"}),
-                   422, "type")
+    assert_problem(
+        acme.post("/onboarding/entities", {"type": "EV\x00", "manufacturer": "Audi"}), 422, "type"
+    )
 
 
-def test_collective_of_the_caller_is_used_and_another_tenants_is_404(
-    acme: Partner, world
-) -> None:
+def test_collective_of_the_caller_is_used_and_another_tenants_is_404(acme: Partner, world) -> None:
     created = acme.onboard(collectiveId=str(world.household_id))
     assert created["data"]["entity"]["collectiveId"] == str(world.household_id)
     assert created["data"]["collective"]["name"] == "Alice's home"
     assert created["data"]["collective"]["type"] == "Household"
 
-    foreign = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                 "vin": VIN,
-                                                 "collectiveId": str(world.other_collective_id)})
+    foreign = acme.post(
+        "/onboarding/entities",
+        {
+            "type": "EV",
+            "manufacturer": "Audi",
+            "vin": VIN,
+            "collectiveId": str(world.other_collective_id),
+        },
+    )
     assert_problem(foreign, 404, "collectiveId")
-    missing = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi", "vin": VIN,
-                                                 "collectiveId": str(uuid.uuid4())})
+    missing = acme.post(
+        "/onboarding/entities",
+        {"type": "EV", "manufacturer": "Audi", "vin": VIN, "collectiveId": str(uuid.uuid4())},
+    )
     assert missing.json == {**foreign.json, "detail": missing.json["detail"]}
 
 
@@ -306,20 +355,30 @@ def test_tenant_id_defaults_to_the_keys_tenant_and_may_be_given(acme: Partner) -
     assert acme.onboard()["data"]["entity"]["tenantId"] == str(acme.tenant_id)
     assert acme.onboard(tenantId=acme.tenant_id)["data"]["tenant"]["id"] == str(acme.tenant_id)
     assert acme.onboard(tenantId=str(acme.tenant_id))["data"]["entity"]["tenantId"] == str(
-        acme.tenant_id)
+        acme.tenant_id
+    )
     assert acme.get(f"/onboarding/entities?tenantId={acme.tenant_id}").status_code == 200
 
 
 def test_another_tenants_id_is_404_like_a_missing_one(acme: Partner, other: Partner) -> None:
-    foreign = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                 "vin": VIN, "tenantId": other.tenant_id})
-    missing = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                 "vin": VIN, "tenantId": 999999})
+    foreign = acme.post(
+        "/onboarding/entities",
+        {"type": "EV", "manufacturer": "Audi", "vin": VIN, "tenantId": other.tenant_id},
+    )
+    missing = acme.post(
+        "/onboarding/entities",
+        {"type": "EV", "manufacturer": "Audi", "vin": VIN, "tenantId": 999999},
+    )
     assert_problem(foreign, 404, "tenantId")
     assert foreign.json == missing.json
-    assert_problem(acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                      "vin": VIN, "tenantId": "acme"}),
-                   422, "tenantId")
+    assert_problem(
+        acme.post(
+            "/onboarding/entities",
+            {"type": "EV", "manufacturer": "Audi", "vin": VIN, "tenantId": "acme"},
+        ),
+        422,
+        "tenantId",
+    )
     for path in ("/onboarding/entities", "/entities", "/collectives"):
         assert_problem(acme.get(f"{path}?tenantId={other.tenant_id}"), 404)
     assert_problem(acme.post("/collectives", {"name": "X", "tenantId": other.tenant_id}), 404)
@@ -352,13 +411,25 @@ def test_other_tenants_ids_answer_404_on_every_endpoint(
 
     for path in (f"/onboarding/entities/{request_id}", f"/entities/{entity_id}"):
         assert acme.get(path).status_code == 200
-        assert other.get(path).json == {**assert_problem(other.get(path), 404),
-                                        "instance": f"{API}{path}"}
+        assert other.get(path).json == {
+            **assert_problem(other.get(path), 404),
+            "instance": f"{API}{path}",
+        }
     assert_problem(other.post(f"/onboarding/entities/{request_id}/cancel"), 404)
     assert_problem(other.post("/offboarding/entities", {"entityId": entity_id}), 404, "entityId")
-    assert_problem(other.post("/onboarding/entities", {
-        "type": "EV", "manufacturer": "Audi", "vin": VIN,
-        "collectiveId": str(world.household_id)}), 404, "collectiveId")
+    assert_problem(
+        other.post(
+            "/onboarding/entities",
+            {
+                "type": "EV",
+                "manufacturer": "Audi",
+                "vin": VIN,
+                "collectiveId": str(world.household_id),
+            },
+        ),
+        404,
+        "collectiveId",
+    )
     # Lists show only the caller's own.
     assert other.get("/onboarding/entities").json["data"] == []
     assert other.get("/entities").json["data"] == []
@@ -372,12 +443,14 @@ def test_other_tenants_ids_answer_404_on_every_endpoint(
 
 
 def test_get_answers_the_request_as_created_and_its_progress(app: Flask, acme: Partner) -> None:
-    created = acme.onboard(type="RetrofitMeter", manufacturer="Xenn", vin=None,
-                           reference=XENN_REFERENCE)
+    created = acme.onboard(
+        type="RetrofitMeter", manufacturer="Xenn", vin=None, reference=XENN_REFERENCE
+    )
     # The redirect link is signed anew each time; everything else is as created.
     fetched = acme.get(f"/onboarding/entities/{created['id']}").json
     assert {k: v for k, v in fetched.items() if k != "action"} == {
-        k: v for k, v in created.items() if k != "action"}
+        k: v for k, v in created.items() if k != "action"
+    }
 
     entity_id = succeed(app, created["id"])
     finished = acme.get(f"/onboarding/entities/{created['id']}").json
@@ -391,8 +464,9 @@ def test_get_answers_the_request_as_created_and_its_progress(app: Flask, acme: P
 def test_wizard_drafts_never_appear(app: Flask, acme: Partner) -> None:
     with in_db(app) as session:
         alice = session.scalar(select(User).where(User.email == "alice@acme.example"))
-        draft = services.start_draft(alice.tenant, alice, "EV", current_catalog(),
-                                     Actor.user(alice))
+        draft = services.start_draft(
+            alice.tenant, alice, "EV", current_catalog(), Actor.user(alice)
+        )
         session.commit()
         draft_id = str(draft.id)
     assert_problem(acme.get(f"/onboarding/entities/{draft_id}"), 404)
@@ -404,8 +478,9 @@ def test_wizard_drafts_never_appear(app: Flask, acme: Partner) -> None:
 def test_list_filters(app: Flask, acme: Partner) -> None:
     audi = acme.onboard(reference="a-1")
     bmw = acme.onboard(manufacturer="BMW", reference="b-1")
-    xenn = acme.onboard(type="RetrofitMeter", manufacturer="Xenn", vin=None,
-                        reference=XENN_REFERENCE)
+    xenn = acme.onboard(
+        type="RetrofitMeter", manufacturer="Xenn", vin=None, reference=XENN_REFERENCE
+    )
     acme.post(f"/onboarding/entities/{bmw['id']}/cancel")
 
     def ids(query: str) -> list[str]:
@@ -434,18 +509,27 @@ def test_entity_types_describe_the_catalog(acme: Partner) -> None:
     assert types["EV"]["description"]
     audi = next(m for m in types["EV"]["manufacturers"] if m["name"] == "Audi")
     assert audi["attributes"][0] | {"description": ""} == {
-        "name": "vin", "label": "Vehicle identification number (VIN)", "description": "",
-        "required": True, "rule": "vin", "pattern": None, "format": None, "example": None,
-        "target": "information", "choices": []}
-    assert audi["steps"] == [{"kind": "terms", "provider": None},
-                             {"kind": "redirect", "provider": "audi"}]
+        "name": "vin",
+        "label": "Vehicle identification number (VIN)",
+        "description": "",
+        "required": True,
+        "rule": "vin",
+        "pattern": None,
+        "format": None,
+        "example": None,
+        "target": "information",
+        "choices": [],
+    }
+    assert audi["steps"] == [
+        {"kind": "terms", "provider": None},
+        {"kind": "redirect", "provider": "audi"},
+    ]
     xenn = types["RetrofitMeter"]["manufacturers"][0]
     assert xenn["attributes"][0]["pattern"] == "P[0-9]{10}"
     assert xenn["attributes"][0]["format"] == "P followed by 10 digits"
     fluvius = next(m for m in types["SmartMeter"]["manufacturers"] if m["name"] == "Fluvius")
     flow = fluvius["attributes"][1]
-    assert (flow["target"], [c["value"] for c in flow["choices"]]) == (
-        "properties", ["B2C", "B2B"])
+    assert (flow["target"], [c["value"] for c in flow["choices"]]) == ("properties", ["B2C", "B2B"])
 
 
 # ---------------------------------------------------------------- cancel
@@ -474,42 +558,59 @@ def test_cancel_is_idempotent_and_a_finished_request_is_409(app: Flask, acme: Pa
 
 def test_entities_list_get_and_offboard(app: Flask, acme: Partner, world) -> None:
     first = succeed(app, acme.onboard(collectiveId=str(world.household_id))["id"])
-    second = succeed(app, acme.onboard(type="RetrofitMeter", manufacturer="Xenn", vin=None,
-                                       reference=XENN_REFERENCE)["id"])
+    second = succeed(
+        app,
+        acme.onboard(type="RetrofitMeter", manufacturer="Xenn", vin=None, reference=XENN_REFERENCE)[
+            "id"
+        ],
+    )
     acme.onboard()  # still pending: no entity
 
     listed = acme.get("/entities").json
     assert [e["id"] for e in listed["data"]] == [first, second]
     assert listed["next"] is None
     assert [e["id"] for e in acme.get("/entities?type=RetrofitMeter").json["data"]] == [second]
-    assert [e["id"] for e in acme.get(
-        f"/entities?collectiveId={world.household_id}").json["data"]] == [first]
+    assert [
+        e["id"] for e in acme.get(f"/entities?collectiveId={world.household_id}").json["data"]
+    ] == [first]
     entity = acme.get(f"/entities/{first}").json
     assert (entity["status"], entity["information"], entity["disconnected"]) == (
-        "Connected", {"vin": VIN}, None)
+        "Connected",
+        {"vin": VIN},
+        None,
+    )
     assert_problem(acme.get(f"/entities/{uuid.uuid4()}"), 404)
 
     offboarded = acme.post("/offboarding/entities", {"entityId": first, "reason": "sold the car"})
     assert offboarded.status_code == 201
     assert offboarded.json["requestType"] == "Offboarding"
-    assert offboarded.json["data"] == {"entityId": first, "tenantId": str(acme.tenant_id),
-                                       "collectiveId": str(world.household_id),
-                                       "reason": "sold the car"}
+    assert offboarded.json["data"] == {
+        "entityId": first,
+        "tenantId": str(acme.tenant_id),
+        "collectiveId": str(world.household_id),
+        "reason": "sold the car",
+    }
     after = acme.get(f"/entities/{first}").json
     assert after["status"] == "Disconnected"
     assert after["disconnected"] is not None
     assert [e["id"] for e in acme.get("/entities?status=Connected").json["data"]] == [second]
     with in_db(app) as session:
-        steps = session.scalars(select(ConsentStep).join(Entity, Entity.request_id ==
-                                ConsentStep.request_id).where(Entity.id == uuid.UUID(first)))
+        steps = session.scalars(
+            select(ConsentStep)
+            .join(Entity, Entity.request_id == ConsentStep.request_id)
+            .where(Entity.id == uuid.UUID(first))
+        )
         assert {(s.status, s.revoke_reason) for s in steps} == {
-            (StepStatus.REVOKED, "sold the car")}
+            (StepStatus.REVOKED, "sold the car")
+        }
         assert session.scalar(select(Event).where(Event.kind == "offboarded")).actor == (
-            f"api-key:{acme.key_id}")
+            f"api-key:{acme.key_id}"
+        )
 
     assert_problem(acme.post("/offboarding/entities", {"entityId": first}), 409)
-    assert_problem(acme.post("/offboarding/entities", {"entityId": str(uuid.uuid4())}), 404,
-                   "entityId")
+    assert_problem(
+        acme.post("/offboarding/entities", {"entityId": str(uuid.uuid4())}), 404, "entityId"
+    )
     assert_problem(acme.post("/offboarding/entities", {}), 422, "entityId")
 
 
@@ -537,10 +638,15 @@ def test_collectives_are_created_and_listed(acme: Partner) -> None:
 # ---------------------------------------------------------------- auth
 
 
-def test_without_or_with_a_bad_key_it_is_401(app: Flask, client: FlaskClient, acme: Partner
-                                             ) -> None:
-    for headers in ({}, {"Authorization": "Bearer eo_wrong"}, {"Authorization": "Basic abc"},
-                    {"Authorization": f"Token {acme.secret}"}):
+def test_without_or_with_a_bad_key_it_is_401(
+    app: Flask, client: FlaskClient, acme: Partner
+) -> None:
+    for headers in (
+        {},
+        {"Authorization": "Bearer eo_wrong"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": f"Token {acme.secret}"},
+    ):
         response = client.get(f"{API}/onboarding/entities", headers=headers)
         assert_problem(response, 401)
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -563,8 +669,9 @@ def test_a_signed_in_staff_member_may_use_the_session(app: Flask, world) -> None
         add_user(session, session.get(Tenant, world.acme_id), "sam@acme.example", Role.SUPPORT)
         session.commit()
     staff = signed_in_client(app, "sam@acme.example")
-    created = staff.post(f"{API}/onboarding/entities",
-                         json={"type": "EV", "manufacturer": "Audi", "vin": VIN})
+    created = staff.post(
+        f"{API}/onboarding/entities", json={"type": "EV", "manufacturer": "Audi", "vin": VIN}
+    )
     assert created.status_code == 201
     assert created.json["data"]["tenant"]["id"] == str(world.acme_id)
     assert len(staff.get(f"{API}/onboarding/entities").json["data"]) == 1
@@ -573,11 +680,13 @@ def test_a_signed_in_staff_member_may_use_the_session(app: Flask, world) -> None
 def test_an_owner_sees_only_their_own_requests(app: Flask, acme: Partner) -> None:
     acme.onboard()  # the partner's, not Alice's
     alice = signed_in_client(app, "alice@acme.example")
-    mine = alice.post(f"{API}/onboarding/entities",
-                      json={"type": "EV", "manufacturer": "Audi", "vin": VIN})
+    mine = alice.post(
+        f"{API}/onboarding/entities", json={"type": "EV", "manufacturer": "Audi", "vin": VIN}
+    )
     assert mine.status_code == 201
     assert [r["id"] for r in alice.get(f"{API}/onboarding/entities").json["data"]] == [
-        mine.json["id"]]
+        mine.json["id"]
+    ]
     assert_problem(alice.post(f"{API}/collectives", json={"name": "Mine"}), 403)
 
 
@@ -585,20 +694,25 @@ def test_an_owner_sees_only_their_own_requests(app: Flask, acme: Partner) -> Non
 def test_session_writes_need_the_csrf_token_but_api_keys_do_not(app: Flask, world) -> None:
     secret, _key_id = issue_key(app, world.acme_id)
     body = {"type": "EV", "manufacturer": "Audi", "vin": VIN}
-    keyed = app.test_client().post(f"{API}/onboarding/entities", json=body,
-                                   headers={"Authorization": f"Bearer {secret}"})
+    keyed = app.test_client().post(
+        f"{API}/onboarding/entities", json=body, headers={"Authorization": f"Bearer {secret}"}
+    )
     assert keyed.status_code == 201
 
     alice = app.test_client()
     login_page = alice.get("/auth/login")
-    alice.post("/auth/login", data={"email": "alice@acme.example",
-                                    "password": "correct horse battery",
-                                    "csrf_token": csrf_token(login_page)})
+    alice.post(
+        "/auth/login",
+        data={
+            "email": "alice@acme.example",
+            "password": "correct horse battery",
+            "csrf_token": csrf_token(login_page),
+        },
+    )
     token = csrf_token(alice.get("/"))
     refused = alice.post(f"{API}/onboarding/entities", json=body)
     assert "CSRF" in assert_problem(refused, 400)["detail"]
-    accepted = alice.post(f"{API}/onboarding/entities", json=body,
-                          headers={"X-CSRFToken": token})
+    accepted = alice.post(f"{API}/onboarding/entities", json=body, headers={"X-CSRFToken": token})
     assert accepted.status_code == 201
     assert alice.get(f"{API}/onboarding/entities").status_code == 200
 
@@ -612,17 +726,21 @@ def test_the_same_idempotency_key_and_body_answers_the_first_request(
     body = {"type": "EV", "manufacturer": "Audi", "vin": VIN}
     first = acme.post("/onboarding/entities", body, headers={"Idempotency-Key": "order-1"})
     # The same JSON, keys in another order.
-    again = acme.client.post(f"{API}/onboarding/entities",
-                             data=json.dumps({"vin": VIN, "manufacturer": "Audi", "type": "EV"}),
-                             headers=acme.headers(**{"Idempotency-Key": "order-1",
-                                                     "Content-Type": "application/json"}))
+    again = acme.client.post(
+        f"{API}/onboarding/entities",
+        data=json.dumps({"vin": VIN, "manufacturer": "Audi", "type": "EV"}),
+        headers=acme.headers(**{"Idempotency-Key": "order-1", "Content-Type": "application/json"}),
+    )
     assert first.status_code == again.status_code == 201
     assert again.json == first.json
     assert again.headers["Idempotent-Replayed"] == "true"
     assert count(app, OnboardingRequest) == 1
 
-    different = acme.post("/onboarding/entities", {**body, "vin": "WAUZZZ4G7EN123456"},
-                          headers={"Idempotency-Key": "order-1"})
+    different = acme.post(
+        "/onboarding/entities",
+        {**body, "vin": "WAUZZZ4G7EN123456"},
+        headers={"Idempotency-Key": "order-1"},
+    )
     assert "Idempotency-Key" in assert_problem(different, 409)["detail"]
     assert count(app, OnboardingRequest) == 1
 
@@ -631,8 +749,9 @@ def test_the_same_idempotency_key_and_body_answers_the_first_request(
     assert theirs.status_code == 201
     assert theirs.json["id"] != first.json["id"]
     # Failed calls are not remembered: fixing the body with the same key works.
-    bad = acme.post("/onboarding/entities", {**body, "vin": "short"},
-                    headers={"Idempotency-Key": "order-2"})
+    bad = acme.post(
+        "/onboarding/entities", {**body, "vin": "short"}, headers={"Idempotency-Key": "order-2"}
+    )
     assert_problem(bad, 422)
     fixed = acme.post("/onboarding/entities", body, headers={"Idempotency-Key": "order-2"})
     assert fixed.status_code == 201
@@ -644,37 +763,53 @@ def test_idempotency_covers_every_post(app: Flask, acme: Partner) -> None:
     collective = [acme.post("/collectives", {"name": "Home 9"}, headers=key) for _ in range(2)]
     assert collective[0].json == collective[1].json
     request_id = acme.onboard()["id"]
-    cancels = [acme.post(f"/onboarding/entities/{request_id}/cancel", {},
-                         headers={"Idempotency-Key": "c"}) for _ in range(2)]
+    cancels = [
+        acme.post(f"/onboarding/entities/{request_id}/cancel", {}, headers={"Idempotency-Key": "c"})
+        for _ in range(2)
+    ]
     assert cancels[0].json["status"] == cancels[1].json["status"] == "Canceled"
     entity_id = succeed(app, acme.onboard()["id"])
-    offboards = [acme.post("/offboarding/entities", {"entityId": entity_id},
-                           headers={"Idempotency-Key": "o"}) for _ in range(2)]
+    offboards = [
+        acme.post(
+            "/offboarding/entities", {"entityId": entity_id}, headers={"Idempotency-Key": "o"}
+        )
+        for _ in range(2)
+    ]
     assert offboards[0].status_code == offboards[1].status_code == 201
     assert offboards[0].json == offboards[1].json
-    assert_problem(acme.post("/collectives", {"name": "x"},
-                             headers={"Idempotency-Key": "x" * 256}), 400, "Idempotency-Key")
+    assert_problem(
+        acme.post("/collectives", {"name": "x"}, headers={"Idempotency-Key": "x" * 256}),
+        400,
+        "Idempotency-Key",
+    )
 
 
 # ---------------------------------------------------------------- HTTP-level errors
 
 
 def test_a_body_that_is_not_json_is_415_and_broken_json_is_400(acme: Partner) -> None:
-    form = acme.client.post(f"{API}/onboarding/entities", data={"type": "EV"},
-                            headers=acme.headers())
+    form = acme.client.post(
+        f"{API}/onboarding/entities", data={"type": "EV"}, headers=acme.headers()
+    )
     assert_problem(form, 415)
-    text = acme.client.post(f"{API}/collectives", data="name=x",
-                            headers=acme.headers(**{"Content-Type": "text/plain"}))
+    text = acme.client.post(
+        f"{API}/collectives", data="name=x", headers=acme.headers(**{"Content-Type": "text/plain"})
+    )
     assert_problem(text, 415)
-    broken = acme.client.post(f"{API}/onboarding/entities", data='{"type": "EV",',
-                              headers=acme.headers(**{"Content-Type": "application/json"}))
+    broken = acme.client.post(
+        f"{API}/onboarding/entities",
+        data='{"type": "EV",',
+        headers=acme.headers(**{"Content-Type": "application/json"}),
+    )
     assert "not valid JSON" in assert_problem(broken, 400)["detail"]
 
 
 def test_an_oversized_body_is_413(app: Flask, acme: Partner) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 2048
-    response = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi",
-                                                  "vin": VIN, "model": "x" * 4096})
+    response = acme.post(
+        "/onboarding/entities",
+        {"type": "EV", "manufacturer": "Audi", "vin": VIN, "model": "x" * 4096},
+    )
     assert_problem(response, 413)
 
 
@@ -707,14 +842,27 @@ def test_openapi_document_and_docs_page_are_served_by_the_app(client: FlaskClien
     spec = document.json
     assert spec["openapi"].startswith("3.1")
     assert set(spec["paths"]) == {
-        f"{API}/onboarding/entities", f"{API}/onboarding/entities/{{request_id}}",
-        f"{API}/onboarding/entities/{{request_id}}/cancel", f"{API}/onboarding/entities/types",
-        f"{API}/entities", f"{API}/entities/{{entity_id}}", f"{API}/offboarding/entities",
+        f"{API}/onboarding/entities",
+        f"{API}/onboarding/entities/{{request_id}}",
+        f"{API}/onboarding/entities/{{request_id}}/cancel",
+        f"{API}/onboarding/entities/types",
+        f"{API}/entities",
+        f"{API}/entities/{{entity_id}}",
+        f"{API}/offboarding/entities",
         f"{API}/collectives",
     }
     create = spec["paths"][f"{API}/onboarding/entities"]["post"]
-    assert set(create["responses"]) >= {"201", "400", "401", "404", "409", "413", "415", "422",
-                                        "429"}
+    assert set(create["responses"]) >= {
+        "201",
+        "400",
+        "401",
+        "404",
+        "409",
+        "413",
+        "415",
+        "422",
+        "429",
+    }
     assert PROBLEM in create["responses"]["422"]["content"]
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
 
@@ -731,8 +879,7 @@ def test_openapi_document_and_docs_page_are_served_by_the_app(client: FlaskClien
 
 
 def test_an_overdue_request_reads_as_expired(app: Flask, acme: Partner) -> None:
-    created = acme.post("/onboarding/entities",
-                        {"type": "EV", "manufacturer": "Audi", "vin": VIN})
+    created = acme.post("/onboarding/entities", {"type": "EV", "manufacturer": "Audi", "vin": VIN})
     assert created.status_code == 201
     with in_db(app) as session:
         request = session.get(OnboardingRequest, uuid.UUID(created.json["id"]))

@@ -27,8 +27,9 @@ def world(app: Flask):
 
 
 def call_api(app: Flask, secret: str):
-    return app.test_client().get("/api/v1/collectives",
-                                 headers={"Authorization": f"Bearer {secret}"})
+    return app.test_client().get(
+        "/api/v1/collectives", headers={"Authorization": f"Bearer {secret}"}
+    )
 
 
 def secret_on(page_text: str) -> str:
@@ -97,9 +98,14 @@ def test_only_admins_and_only_their_own_tenants_keys(app: Flask, world) -> None:
 def test_the_forms_carry_csrf(app: Flask, world) -> None:
     admin = app.test_client()
     login = admin.get("/auth/login")
-    admin.post("/auth/login", data={"email": "ada@acme.example",
-                                    "password": "correct horse battery",
-                                    "csrf_token": csrf_token(login)})
+    admin.post(
+        "/auth/login",
+        data={
+            "email": "ada@acme.example",
+            "password": "correct horse battery",
+            "csrf_token": csrf_token(login),
+        },
+    )
     assert admin.post(PAGE, data={"name": "No token"}).status_code == 400
     page = admin.get(PAGE)
     created = admin.post(PAGE, data={"name": "With token", "csrf_token": csrf_token(page)})
@@ -112,8 +118,7 @@ def flask(runner: FlaskCliRunner, *args: str):
         return runner.invoke(args=list(args))
 
 
-def test_the_command_line_lists_and_revokes_keys(app: Flask, runner: FlaskCliRunner, world
-                                                 ) -> None:
+def test_the_command_line_lists_and_revokes_keys(app: Flask, runner: FlaskCliRunner, world) -> None:
     created = flask(runner, "api-keys", "create", "--tenant", "acme", "--name", "CLI app")
     assert created.exit_code == 0, created.output
     secret = created.output.strip().splitlines()[-1]

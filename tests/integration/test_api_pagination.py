@@ -29,8 +29,11 @@ def partner(app: Flask, client: FlaskClient) -> tuple[FlaskClient, dict[str, str
 def create(client: FlaskClient, headers: dict[str, str], n: int) -> list[str]:
     ids = []
     for i in range(n):
-        response = client.post(f"{API}/onboarding/entities", headers=headers, json={
-            "type": "EV", "manufacturer": "Audi", "vin": VIN, "reference": f"r{i}"})
+        response = client.post(
+            f"{API}/onboarding/entities",
+            headers=headers,
+            json={"type": "EV", "manufacturer": "Audi", "vin": VIN, "reference": f"r{i}"},
+        )
         assert response.status_code == 201
         ids.append(response.json["id"])
     return ids
@@ -66,9 +69,16 @@ def test_rows_created_at_the_same_instant_are_ordered_by_id(app: Flask, partner)
     client, headers, tenant_id = partner
     instant = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
     with in_db(app) as session:
-        session.add_all(Collective(id=uuid.uuid4(), tenant_id=tenant_id, name=f"Home {i}",
-                                   kind=CollectiveKind.HOUSEHOLD, created_at=instant)
-                        for i in range(5))
+        session.add_all(
+            Collective(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                name=f"Home {i}",
+                kind=CollectiveKind.HOUSEHOLD,
+                created_at=instant,
+            )
+            for i in range(5)
+        )
         session.commit()
     seen: list[str] = []
     cursor = None
@@ -87,7 +97,8 @@ def test_the_last_full_page_says_there_is_no_next(partner) -> None:
     client, headers, _tenant_id = partner
     create(client, headers, 4)
     first = client.get(f"{API}/onboarding/entities?limit=2", headers=headers).json
-    second = client.get(f"{API}/onboarding/entities?limit=2&cursor={first['next']}",
-                        headers=headers).json
+    second = client.get(
+        f"{API}/onboarding/entities?limit=2&cursor={first['next']}", headers=headers
+    ).json
     assert len(second["data"]) == 2
     assert second["next"] is None

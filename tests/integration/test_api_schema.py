@@ -33,8 +33,13 @@ def not_a_server_error(ctx: Any, response: Any, case: Any) -> None:
     assert response.status_code < 500, (response.status_code, response.text[:1000])
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -48,11 +53,19 @@ def api_key(app: Flask) -> str:
         session.commit()
     headers = {"Authorization": f"Bearer {secret}"}
     client = app.test_client()
-    for body in ({"type": "EV", "manufacturer": "Audi", "vin": VIN},
-                 {"type": "RetrofitMeter", "manufacturer": "Xenn", "reference": XENN_REFERENCE,
-                  "collectiveId": str(world.household_id)}):
-        assert client.post("/api/v1/onboarding/entities", json=body,
-                           headers=headers).status_code == 201
+    for body in (
+        {"type": "EV", "manufacturer": "Audi", "vin": VIN},
+        {
+            "type": "RetrofitMeter",
+            "manufacturer": "Xenn",
+            "reference": XENN_REFERENCE,
+            "collectiveId": str(world.household_id),
+        },
+    ):
+        assert (
+            client.post("/api/v1/onboarding/entities", json=body, headers=headers).status_code
+            == 201
+        )
     done = client.get("/api/v1/onboarding/entities?type=RetrofitMeter", headers=headers)
     with in_db(app) as session:
         onboarding = session.get(OnboardingRequest, uuid.UUID(done.json["data"][0]["id"]))
@@ -64,8 +77,9 @@ def api_key(app: Flask) -> str:
 
 def published_document() -> dict[str, Any]:
     """The document exactly as the app serves it (it depends on the code, not the data)."""
-    document_app = create_app({"TESTING": True, "SECRET_KEY": "schema",
-                               "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    document_app = create_app(
+        {"TESTING": True, "SECRET_KEY": "schema", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     response = document_app.test_client().get("/api/v1/openapi.json")
     assert response.status_code == 200
     return response.json
@@ -79,8 +93,12 @@ schema.config.generation.update(
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 def test_every_answer_matches_the_published_schema(case: Any, app: Flask, api_key: str) -> None:
-    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {api_key}"},
-                           checks=CHECKS)
+    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {api_key}"}, checks=CHECKS)

@@ -50,8 +50,9 @@ def test_signed_out_visitor_is_sent_to_sign_in_and_back(client, world):
     assert path_of(response) == "/auth/login?next=%2Fonboarding%2Fnew"
     assert path_of(client.get("/")) == "/auth/login"
 
-    after = client.post("/auth/login?next=%2Fonboarding%2Fnew",
-                        data={"email": world.alice, "password": PASSWORD})
+    after = client.post(
+        "/auth/login?next=%2Fonboarding%2Fnew", data={"email": world.alice, "password": PASSWORD}
+    )
     assert path_of(after) == "/onboarding/new"
 
 
@@ -65,8 +66,9 @@ def test_good_sign_in_opens_the_home_page(client, world):
 
 
 def test_email_is_matched_whatever_its_case_and_spaces(client, world):
-    response = client.post("/auth/login", data={"email": "  ALICE@Acme.Example ",
-                                                "password": PASSWORD})
+    response = client.post(
+        "/auth/login", data={"email": "  ALICE@Acme.Example ", "password": PASSWORD}
+    )
 
     assert path_of(response) == "/"
 
@@ -97,6 +99,7 @@ def test_wrong_password_and_unknown_email_answer_alike(client, world):
 
     assert wrong.status_code == unknown.status_code == 422
     assert error_summary(wrong) == error_summary(unknown) == [NOT_RIGHT]
+
     # The same page but for the email typed (and the CSRF token, signed with the time).
     def page_of(response, email):
         text = response.text.replace(email, "EMAIL")
@@ -121,8 +124,10 @@ def test_empty_fields_are_asked_for(client, world):
 
     assert response.status_code == 422
     assert error_summary(response) == ["Enter your email address.", "Enter your password."]
-    assert field_errors(response) == {"email": "Enter your email address.",
-                                      "password": "Enter your password."}
+    assert field_errors(response) == {
+        "email": "Enter your email address.",
+        "password": "Enter your password.",
+    }
 
 
 @pytest.mark.parametrize(
@@ -157,16 +162,19 @@ def test_a_local_next_is_kept(client, world):
     page = client.get("/auth/login?next=/onboarding/new%3Fa%3D1")
     assert login_form_action(page) == "/auth/login?next=/onboarding/new?a%3D1"
 
-    response = client.post("/auth/login?next=/onboarding/new%3Fa%3D1",
-                           data={"email": world.alice, "password": PASSWORD})
+    response = client.post(
+        "/auth/login?next=/onboarding/new%3Fa%3D1",
+        data={"email": world.alice, "password": PASSWORD},
+    )
     assert path_of(response) == "/onboarding/new?a=1"
     # Already signed in: straight on.
     assert path_of(client.get("/auth/login?next=/onboarding/new")) == "/onboarding/new"
 
 
 def test_a_failed_sign_in_keeps_a_local_next(client, world):
-    response = client.post("/auth/login?next=/onboarding/new",
-                           data={"email": world.alice, "password": "nope"})
+    response = client.post(
+        "/auth/login?next=/onboarding/new", data={"email": world.alice, "password": "nope"}
+    )
 
     assert response.status_code == 422
     assert login_form_action(response) == "/auth/login?next=/onboarding/new"
@@ -192,8 +200,9 @@ def test_session_cookie_is_http_only_and_same_site_lax(client, world):
     response = sign_in(client, world.alice)
 
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
-    attributes = {part.strip().split("=")[0].lower(): part.strip()
-                  for part in cookie.split(";")[1:]}
+    attributes = {
+        part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]
+    }
     assert "httponly" in attributes
     assert attributes["samesite"].lower() == "samesite=lax"
 
@@ -221,8 +230,9 @@ def test_sign_in_without_a_csrf_token_is_refused(client, world):
 @pytest.mark.csrf
 def test_sign_in_with_a_wrong_csrf_token_is_refused(client, world):
     client.get("/auth/login")
-    response = client.post("/auth/login", data={"email": world.alice, "password": PASSWORD,
-                                                "csrf_token": "forged"})
+    response = client.post(
+        "/auth/login", data={"email": world.alice, "password": PASSWORD, "csrf_token": "forged"}
+    )
 
     assert response.status_code == 400
 
@@ -231,8 +241,9 @@ def test_sign_in_with_a_wrong_csrf_token_is_refused(client, world):
 def test_sign_in_with_the_csrf_token_works(client, world):
     token = csrf_token(client.get("/auth/login"))
 
-    response = client.post("/auth/login", data={"email": world.alice, "password": PASSWORD,
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"email": world.alice, "password": PASSWORD, "csrf_token": token}
+    )
 
     assert path_of(response) == "/"
 
@@ -240,8 +251,9 @@ def test_sign_in_with_the_csrf_token_works(client, world):
 @pytest.mark.csrf
 def test_sign_out_without_a_csrf_token_is_refused(client, world):
     token = csrf_token(client.get("/auth/login"))
-    client.post("/auth/login", data={"email": world.alice, "password": PASSWORD,
-                                     "csrf_token": token})
+    client.post(
+        "/auth/login", data={"email": world.alice, "password": PASSWORD, "csrf_token": token}
+    )
 
     assert client.post("/auth/logout").status_code == 400
     assert client.get("/").status_code == 200  # still signed in
@@ -255,12 +267,12 @@ def test_sign_out_without_a_csrf_token_is_refused(client, world):
 @pytest.mark.csrf
 def test_htmx_post_with_the_csrf_header_passes(client, world):
     token = csrf_token(client.get("/auth/login"))
-    client.post("/auth/login", data={"email": world.alice, "password": PASSWORD,
-                                     "csrf_token": token})
+    client.post(
+        "/auth/login", data={"email": world.alice, "password": PASSWORD, "csrf_token": token}
+    )
     header_token = csrf_token(client.get("/"))  # the one in <body hx-headers>
 
     response = client.post("/auth/logout", headers={**HX, "X-CSRFToken": header_token})
 
     assert path_of(response) == "/auth/login"
     assert path_of(client.get("/")) == "/auth/login"
-

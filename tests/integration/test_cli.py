@@ -17,8 +17,12 @@ from app.models import ApiKey, Collective, Tenant, User
 from app.seed import DEMO_PASSWORD
 from tests.integration.helpers import in_db, path_of
 
-DEMO_EMAILS = ["owner@demo.example", "installer@demo.example", "support@demo.example",
-               "admin@demo.example"]
+DEMO_EMAILS = [
+    "owner@demo.example",
+    "installer@demo.example",
+    "support@demo.example",
+    "admin@demo.example",
+]
 
 
 def run(runner, *args):
@@ -53,15 +57,20 @@ def test_seed_demo_twice_is_fine_and_prints_the_users(app, runner):
     assert (rows(app, Tenant), rows(app, User), rows(app, Collective)) == (1, 4, 1)
     with in_db(app) as session:
         roles = dict(session.execute(select(User.email, User.role)).all())
-    assert roles == {"owner@demo.example": "owner", "installer@demo.example": "installer",
-                     "support@demo.example": "support", "admin@demo.example": "admin"}
+    assert roles == {
+        "owner@demo.example": "owner",
+        "installer@demo.example": "installer",
+        "support@demo.example": "support",
+        "admin@demo.example": "admin",
+    }
 
 
 def test_a_demo_user_can_sign_in(app, runner, client):
     run(runner, "seed-demo")
 
-    response = client.post("/auth/login", data={"email": "owner@demo.example",
-                                                "password": DEMO_PASSWORD})
+    response = client.post(
+        "/auth/login", data={"email": "owner@demo.example", "password": DEMO_PASSWORD}
+    )
 
     assert path_of(response) == "/"
 
@@ -107,8 +116,20 @@ def test_tenants_create_needs_a_name(app, runner):
 
 
 def test_users_create_then_sign_in(app, runner, client, acme):
-    result = run(runner, "users", "create", " Ian@Acme.Example ", "--tenant", "acme",
-                 "--role", "installer", "--password", "long enough", "--name", "Ian")
+    result = run(
+        runner,
+        "users",
+        "create",
+        " Ian@Acme.Example ",
+        "--tenant",
+        "acme",
+        "--role",
+        "installer",
+        "--password",
+        "long enough",
+        "--name",
+        "Ian",
+    )
 
     assert result.exit_code == 0, result.output
     assert "Created installer ian@acme.example in acme" in result.output
@@ -116,14 +137,23 @@ def test_users_create_then_sign_in(app, runner, client, acme):
         user = session.scalar(select(User).where(User.email == "ian@acme.example"))
         assert (user.role, user.name, user.tenant.slug) == ("installer", "Ian", "acme")
         assert "long enough" not in user.password_hash
-    response = client.post("/auth/login", data={"email": "ian@acme.example",
-                                                "password": "long enough"})
+    response = client.post(
+        "/auth/login", data={"email": "ian@acme.example", "password": "long enough"}
+    )
     assert path_of(response) == "/"
 
 
 def test_users_create_defaults_to_owner(app, runner, acme):
-    run(runner, "users", "create", "olivia@acme.example", "--tenant", "acme",
-        "--password", "long enough")
+    run(
+        runner,
+        "users",
+        "create",
+        "olivia@acme.example",
+        "--tenant",
+        "acme",
+        "--password",
+        "long enough",
+    )
 
     with in_db(app) as session:
         assert session.scalar(select(User.role)) == "owner"
@@ -141,8 +171,12 @@ def test_users_create_defaults_to_owner(app, runner, acme):
     ids=["bad role", "short password", "bad email", "two @", "unknown tenant"],
 )
 def test_users_create_refuses_bad_input(app, runner, acme, args, message):
-    options = {"--email": "ian@acme.example", "--tenant": "acme", "--role": "installer",
-               "--password": "long enough"}
+    options = {
+        "--email": "ian@acme.example",
+        "--tenant": "acme",
+        "--role": "installer",
+        "--password": "long enough",
+    }
     options.update(dict(zip(args[::2], args[1::2], strict=True)))
     email = options.pop("--email")
 
@@ -154,11 +188,27 @@ def test_users_create_refuses_bad_input(app, runner, acme, args, message):
 
 
 def test_users_create_refuses_an_email_taken_in_any_case(app, runner, acme):
-    run(runner, "users", "create", "ian@acme.example", "--tenant", "acme",
-        "--password", "long enough")
+    run(
+        runner,
+        "users",
+        "create",
+        "ian@acme.example",
+        "--tenant",
+        "acme",
+        "--password",
+        "long enough",
+    )
 
-    result = run(runner, "users", "create", "IAN@acme.example", "--tenant", "acme",
-                 "--password", "long enough")
+    result = run(
+        runner,
+        "users",
+        "create",
+        "IAN@acme.example",
+        "--tenant",
+        "acme",
+        "--password",
+        "long enough",
+    )
 
     assert result.exit_code == 1
     assert "a user ian@acme.example exists already" in result.output
@@ -188,8 +238,10 @@ def test_api_keys_create_prints_the_key_alone_on_its_last_line(app, runner, acme
 
 
 def test_api_keys_are_different_each_time(app, runner, acme):
-    keys = {run(runner, "api-keys", "create", "--tenant", "acme").output.splitlines()[-1]
-            for _ in range(2)}
+    keys = {
+        run(runner, "api-keys", "create", "--tenant", "acme").output.splitlines()[-1]
+        for _ in range(2)
+    }
 
     assert len(keys) == 2
     assert rows(app, ApiKey) == 2
@@ -210,8 +262,11 @@ def test_api_keys_create_needs_a_known_tenant(app, runner):
 def keep_logging():
     """Alembic's env.py reconfigures logging; put it back for the tests that follow."""
     manager = logging.root.manager
-    saved = {name: (lg.disabled, lg.level, list(lg.handlers), lg.propagate)
-             for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    saved = {
+        name: (lg.disabled, lg.level, list(lg.handlers), lg.propagate)
+        for name, lg in manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
     root = (logging.root.level, list(logging.root.handlers))
     yield
     for name, (disabled, level, handlers, propagate) in saved.items():

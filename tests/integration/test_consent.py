@@ -89,8 +89,13 @@ def with_query(location: str, **changes: str | None) -> str:
     return f"{parts.path}?{urlencode(query)}"
 
 
-def at_consent(client: FlaskClient, type_id: str, manufacturer: str,
-               details: dict[str, str] | None, collective: str) -> uuid.UUID:
+def at_consent(
+    client: FlaskClient,
+    type_id: str,
+    manufacturer: str,
+    details: dict[str, str] | None,
+    collective: str,
+) -> uuid.UUID:
     """A request sent, its terms accepted: step 2 (redirect or app_consent) is next."""
     request_id = walk_to_check(client, type_id, manufacturer, details, collective)
     submit(client, request_id)
@@ -108,24 +113,34 @@ def go_to_provider(client: FlaskClient, request_id: uuid.UUID, position: int = 2
 
 
 def hidden_inputs(response: TestResponse) -> dict[str, str]:
-    return {html.unescape(name): html.unescape(value) for name, value in re.findall(
-        r'<input type="hidden" name="([^"]+)" value="([^"]*)">', response.text)}
+    return {
+        html.unescape(name): html.unescape(value)
+        for name, value in re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">', response.text
+        )
+    }
 
 
-def sign_in_at_provider(client: FlaskClient, authorize_url: str, account: str = OWNER_ACCOUNT,
-                        decision: str = "allow") -> TestResponse:
+def sign_in_at_provider(
+    client: FlaskClient, authorize_url: str, account: str = OWNER_ACCOUNT, decision: str = "allow"
+) -> TestResponse:
     """Open the sandbox sign-in page and press Allow (or Deny) as `account`."""
     page = client.get(path(authorize_url))
     assert page.status_code == 200, page.text[:500]
     assert re.search(r"<h1[^>]*>Sign in to \w+ \(sandbox\)</h1>", page.text)
     form = hidden_inputs(page)
     form.pop("csrf_token", None)
-    return client.post(urlsplit(authorize_url).path,
-                       data={**form, "account": account, "decision": decision})
+    return client.post(
+        urlsplit(authorize_url).path, data={**form, "account": account, "decision": decision}
+    )
 
 
-def callback_url(client: FlaskClient, request_id: uuid.UUID, account: str = OWNER_ACCOUNT,
-                 decision: str = "allow") -> str:
+def callback_url(
+    client: FlaskClient,
+    request_id: uuid.UUID,
+    account: str = OWNER_ACCOUNT,
+    decision: str = "allow",
+) -> str:
     """Start the redirect step and sign in at the sandbox: where it sends the owner back
     (not opened yet)."""
     answer = sign_in_at_provider(client, go_to_provider(client, request_id), account, decision)
@@ -135,8 +150,12 @@ def callback_url(client: FlaskClient, request_id: uuid.UUID, account: str = OWNE
     return path(location)
 
 
-def connect(client: FlaskClient, request_id: uuid.UUID, account: str = OWNER_ACCOUNT,
-            decision: str = "allow") -> TestResponse:
+def connect(
+    client: FlaskClient,
+    request_id: uuid.UUID,
+    account: str = OWNER_ACCOUNT,
+    decision: str = "allow",
+) -> TestResponse:
     """The whole redirect step: start, sign in at the sandbox, come back."""
     return client.get(callback_url(client, request_id, account, decision))
 
@@ -148,8 +167,9 @@ def step_of(app: Flask, request_id: uuid.UUID, position: int = 2):
 def _rows(app: Flask, request_id: uuid.UUID, model: type) -> list:
     with in_db(app) as session:
         step_ids = [s.id for s in session.get(OnboardingRequest, request_id).steps]
-        found = list(session.scalars(select(model).where(model.step_id.in_(step_ids))
-                                     .order_by(model.id)))
+        found = list(
+            session.scalars(select(model).where(model.step_id.in_(step_ids)).order_by(model.id))
+        )
         session.expunge_all()
         return found
 
@@ -178,10 +198,14 @@ def rejections(app: Flask, request_id: uuid.UUID) -> list[str]:
 def snapshot(app: Flask, request_id: uuid.UUID) -> tuple:
     """What a rejected callback must leave as it was."""
     request = get_request(app, request_id)
-    return (request.status, request.failure_reason,
-            [(s.position, s.status, s.failure_reason, s.attempts) for s in request.steps],
-            [(a.state, a.finished_at, a.outcome) for a in attempts_of(app, request_id)],
-            len(grants_of(app, request_id)), request.entity is not None)
+    return (
+        request.status,
+        request.failure_reason,
+        [(s.position, s.status, s.failure_reason, s.attempts) for s in request.steps],
+        [(a.state, a.finished_at, a.outcome) for a in attempts_of(app, request_id)],
+        len(grants_of(app, request_id)),
+        request.entity is not None,
+    )
 
 
 def assert_rejected(response: TestResponse, title: str) -> None:
@@ -223,8 +247,13 @@ def ask_the_app(client: FlaskClient, request_id: uuid.UUID) -> TestResponse:
     return response
 
 
-def answer_in_the_app(client: FlaskClient, app: Flask, request_id: uuid.UUID,
-                      account: str = OWNER_ACCOUNT, decision: str = "allow") -> TestResponse:
+def answer_in_the_app(
+    client: FlaskClient,
+    app: Flask,
+    request_id: uuid.UUID,
+    account: str = OWNER_ACCOUNT,
+    decision: str = "allow",
+) -> TestResponse:
     """Approve (or decline) on the sandbox's simulated manufacturer app."""
     approval = approval_of(app, request_id)
     screen = f"/sandbox/{approval.provider}/app/{approval.id}"
@@ -234,21 +263,35 @@ def answer_in_the_app(client: FlaskClient, app: Flask, request_id: uuid.UUID,
     return response
 
 
-def signed_callback(app: Flask, provider: str, body: bytes,
-                    timestamp: str | None = None, secret_of: str | None = None) -> dict:
+def signed_callback(
+    app: Flask,
+    provider: str,
+    body: bytes,
+    timestamp: str | None = None,
+    secret_of: str | None = None,
+) -> dict:
     """Headers of a callback as the provider (or `secret_of` another provider) signs it."""
     timestamp = timestamp or str(int(time.time()))
     with app.test_request_context():
         signature = get_provider(secret_of or provider).sign(body, timestamp)
-    return {"Content-Type": "application/json", "X-Sandbox-Timestamp": timestamp,
-            "X-Sandbox-Signature": signature}
+    return {
+        "Content-Type": "application/json",
+        "X-Sandbox-Timestamp": timestamp,
+        "X-Sandbox-Signature": signature,
+    }
 
 
-def deliver(client: FlaskClient, app: Flask, provider: str, approval: SandboxApproval,
-            status: str = "approved") -> TestResponse:
+def deliver(
+    client: FlaskClient,
+    app: Flask,
+    provider: str,
+    approval: SandboxApproval,
+    status: str = "approved",
+) -> TestResponse:
     body = json.dumps({"id": str(approval.id), "status": status}).encode()
-    return client.post(f"/consent/callback/{provider}/app", data=body,
-                       headers=signed_callback(app, provider, body))
+    return client.post(
+        f"/consent/callback/{provider}/app", data=body, headers=signed_callback(app, provider, body)
+    )
 
 
 # ---------------------------------------------------------------- fixtures
@@ -302,7 +345,10 @@ def test_approved_succeeds_with_exactly_one_entity(app, alice, audi, world):
     assert evidence["grant_id"] == grants_of(app, audi)[0].grant_id
     [entity] = entities_of(app, audi)
     assert (entity.type, entity.manufacturer, entity.information) == (
-        "EV", "Audi", {"vin": AUDI_VIN})
+        "EV",
+        "Audi",
+        {"vin": AUDI_VIN},
+    )
     assert entity.status == "Connected" and entity.collective_id == world.household_id
     statuses = [(e.data["from"], e.data["to"]) for e in events_of(app, audi, "status")]
     assert statuses[-2:] == [("Pending", "InProgress"), ("InProgress", "Succeeded")]
@@ -340,7 +386,9 @@ def test_device_not_on_the_account_can_be_corrected_then_retried(app, alice, aud
     request = get_request(app, audi)
     assert request.status == "Pending"
     assert (request.steps[1].status, request.steps[1].failure_reason) == (
-        "failed", "device_not_found")
+        "failed",
+        "device_not_found",
+    )
     [grant] = grants_of(app, audi)
     assert grant.access_token is None and grant.revoked_at is not None  # not kept
     page = alice.get(url(audi, "steps/2"))
@@ -373,7 +421,9 @@ def test_provider_error_fails_the_step_and_a_retry_succeeds(app, alice, audi):
     request = get_request(app, audi)
     assert request.status == "Pending"
     assert (request.steps[1].status, request.steps[1].failure_reason) == (
-        "failed", "provider_error")
+        "failed",
+        "provider_error",
+    )
     assert "Audi had a problem and could not answer." in alice.get(url(audi, "steps/2")).text
 
     assert path_of(connect(alice, audi)) == url(audi, "done")
@@ -405,21 +455,25 @@ def test_fluvius_smart_meter_by_ean_and_flow(app, alice, group):
     assert (entity.information, entity.properties) == ({"ean": EAN}, {"flow": "B2B"})
 
 
-@pytest.mark.parametrize(("type_id", "manufacturer", "details", "kind"), [
-    ("EV", "BMW", {"vin": AUDI_VIN}, "redirect"),
-    ("EV", "Tesla", {"vin": AUDI_VIN}, "redirect"),
-    ("EV", "Volkswagen", {"vin": AUDI_VIN}, "redirect"),
-    ("EV", "Renault", {"vin": AUDI_VIN}, "redirect"),
-    ("EV", "Volvo", {"vin": AUDI_VIN}, "redirect"),
-    ("EV", "Hyundai", {"vin": AUDI_VIN}, "app_consent"),
-    ("PV", "Huawei", None, "redirect"),
-    ("PV", "SMA", {"plantId": "1234567", "email": "sun@example.com"}, "redirect"),
-    ("PV", "SolarEdge", {"siteId": "1234567"}, "app_consent"),
-    ("PV", "Fronius", {"pvSystemId": "1F0A5D0C-3B8E-4C2D-9A1B-7E6F5D4C3B2A"}, "redirect"),
-    ("PV", "Enphase", {"systemId": "4123456"}, "redirect"),
-])
-def test_every_sandbox_manufacturer_onboards_to_an_entity(app, alice, group, type_id,
-                                                          manufacturer, details, kind):
+@pytest.mark.parametrize(
+    ("type_id", "manufacturer", "details", "kind"),
+    [
+        ("EV", "BMW", {"vin": AUDI_VIN}, "redirect"),
+        ("EV", "Tesla", {"vin": AUDI_VIN}, "redirect"),
+        ("EV", "Volkswagen", {"vin": AUDI_VIN}, "redirect"),
+        ("EV", "Renault", {"vin": AUDI_VIN}, "redirect"),
+        ("EV", "Volvo", {"vin": AUDI_VIN}, "redirect"),
+        ("EV", "Hyundai", {"vin": AUDI_VIN}, "app_consent"),
+        ("PV", "Huawei", None, "redirect"),
+        ("PV", "SMA", {"plantId": "1234567", "email": "sun@example.com"}, "redirect"),
+        ("PV", "SolarEdge", {"siteId": "1234567"}, "app_consent"),
+        ("PV", "Fronius", {"pvSystemId": "1F0A5D0C-3B8E-4C2D-9A1B-7E6F5D4C3B2A"}, "redirect"),
+        ("PV", "Enphase", {"systemId": "4123456"}, "redirect"),
+    ],
+)
+def test_every_sandbox_manufacturer_onboards_to_an_entity(
+    app, alice, group, type_id, manufacturer, details, kind
+):
     request_id = at_consent(alice, type_id, manufacturer, details, group)
 
     if kind == "redirect":
@@ -440,11 +494,13 @@ def test_unknown_state_is_refused_and_nothing_is_recorded(app, alice, audi):
     location = callback_url(alice, audi)
     before, events = snapshot(app, audi), count(app, Event)
 
-    for bad in (with_query(location, state="not-a-state-we-started"),
-                with_query(location, state=None),
-                with_query(location, state=""),
-                # the right state, sent to another manufacturer's callback
-                location.replace("/consent/callback/audi", "/consent/callback/bmw")):
+    for bad in (
+        with_query(location, state="not-a-state-we-started"),
+        with_query(location, state=None),
+        with_query(location, state=""),
+        # the right state, sent to another manufacturer's callback
+        location.replace("/consent/callback/audi", "/consent/callback/bmw"),
+    ):
         response = alice.get(bad)
         assert_rejected(response, "This sign-in link is not one we started")
 
@@ -480,8 +536,7 @@ def test_replaying_a_denial_changes_nothing(app, alice, audi):
 def test_a_callback_finished_in_another_browser_is_refused(app, alice, audi, world, who):
     location = callback_url(alice, audi)
     before = snapshot(app, audi)
-    other = app.test_client() if who == "anonymous" else signed_in_client(
-        app, getattr(world, who))
+    other = app.test_client() if who == "anonymous" else signed_in_client(app, getattr(world, who))
 
     response = other.get(location)
 
@@ -499,7 +554,8 @@ def test_someone_else_cannot_fail_the_owners_step_with_a_forged_denial(app, alic
     before = snapshot(app, audi)
 
     forged = app.test_client().get(
-        f"/consent/callback/audi?{urlencode({'state': state, 'error': 'access_denied'})}")
+        f"/consent/callback/audi?{urlencode({'state': state, 'error': 'access_denied'})}"
+    )
 
     assert_rejected(forged, "Finish the sign-in in the browser where you started it")
     assert snapshot(app, audi) == before
@@ -552,8 +608,12 @@ def test_a_callback_without_a_code_is_refused(app, alice, audi):
 
 def test_an_expired_code_is_refused(app, alice, audi):
     location = callback_url(alice, audi)
-    set_column(app, SandboxAuthorization, SandboxAuthorization.provider == "audi",
-               expires_at=utcnow() - timedelta(seconds=1))
+    set_column(
+        app,
+        SandboxAuthorization,
+        SandboxAuthorization.provider == "audi",
+        expires_at=utcnow() - timedelta(seconds=1),
+    )
     before = snapshot(app, audi)
 
     response = alice.get(location)
@@ -585,8 +645,7 @@ def test_a_replayed_code_is_refused_and_revokes_what_it_gave(app, alice, audi):
 
 def test_a_wrong_pkce_verifier_is_refused(app, alice, audi):
     location = callback_url(alice, audi)
-    set_column(app, ConsentAttempt, ConsentAttempt.kind == "redirect",
-               code_verifier="x" * 64)
+    set_column(app, ConsentAttempt, ConsentAttempt.kind == "redirect", code_verifier="x" * 64)
     before = snapshot(app, audi)
 
     response = alice.get(location)
@@ -600,8 +659,9 @@ def test_a_wrong_client_secret_is_refused(app, alice, audi, monkeypatch):
     location = callback_url(alice, audi)
     before = snapshot(app, audi)
     # Our side holds the wrong secret (a misconfigured provider); the sandbox checks it.
-    monkeypatch.setattr("app.consent.providers.sandbox_client_secret",
-                        lambda name: "not-the-secret")
+    monkeypatch.setattr(
+        "app.consent.providers.sandbox_client_secret", lambda name: "not-the-secret"
+    )
 
     response = alice.get(location)
 
@@ -692,8 +752,12 @@ def test_tokens_are_encrypted_at_rest_and_never_shown_or_logged(app, world, grou
     browser.post("/auth/login", data={"email": world.alice, "password": PASSWORD})
     request_id = at_consent(browser, "EV", "Audi", {"vin": AUDI_VIN}, group)
     connect(browser, request_id)
-    for page in ("", url(request_id, "consent"), url(request_id, "done"),
-                 url(request_id, "steps/2")):
+    for page in (
+        "",
+        url(request_id, "consent"),
+        url(request_id, "done"),
+        url(request_id, "steps/2"),
+    ):
         browser.get(page or "/")
 
     [grant] = grants_of(app, request_id)
@@ -738,8 +802,9 @@ def test_token_keys_rotate_and_old_values_stay_readable(app, alice, audi):
     assert rotated.access_token != grant.access_token
     app.config["TOKEN_ENCRYPTION_KEYS"] = new_key  # the old key is dropped
     assert decrypt(app, rotated.access_token) == token
-    assert decrypt(app, rotated.refresh_token) == Fernet(old_key).decrypt(
-        grant.refresh_token).decode()
+    assert (
+        decrypt(app, rotated.refresh_token) == Fernet(old_key).decrypt(grant.refresh_token).decode()
+    )
     with pytest.raises(InvalidToken):
         Fernet(old_key).decrypt(rotated.access_token)
     assert token not in result.output
@@ -786,8 +851,7 @@ def test_app_consent_settled_by_the_signed_callback(app, alice, kia):
     assert path_of(alice.get(url(kia, "steps/2"))) == url(kia, "done")
 
 
-def test_app_consent_settled_by_polling_when_the_callback_is_lost(app, alice, kia,
-                                                                  lost_callbacks):
+def test_app_consent_settled_by_polling_when_the_callback_is_lost(app, alice, kia, lost_callbacks):
     ask_the_app(alice, kia)
     answer_in_the_app(alice, app, kia)
     assert get_request(app, kia).status == "Pending"
@@ -831,9 +895,9 @@ def test_callback_then_poll_makes_one_entity(app, alice, kia, lost_callbacks):
     assert len(entities_of(app, kia)) == 1 and len(grants_of(app, kia)) == 1
 
 
-def test_callback_arriving_while_the_poll_settles_makes_one_entity(app, alice, kia,
-                                                                   lost_callbacks,
-                                                                   monkeypatch):
+def test_callback_arriving_while_the_poll_settles_makes_one_entity(
+    app, alice, kia, lost_callbacks, monkeypatch
+):
     ask_the_app(alice, kia)
     answer_in_the_app(alice, app, kia)
     approval = approval_of(app, kia)
@@ -885,8 +949,10 @@ def test_app_consent_declined_then_retried(app, alice, kia):
     assert len(attempts_of(app, kia)) == 2
 
 
-@pytest.mark.parametrize(("account", "reason"), [
-    (DENIED, "denied"), (ERROR, "provider_error"), (NO_DEVICE, "device_not_found")])
+@pytest.mark.parametrize(
+    ("account", "reason"),
+    [(DENIED, "denied"), (ERROR, "provider_error"), (NO_DEVICE, "device_not_found")],
+)
 def test_app_consent_outcomes_by_sandbox_account(app, alice, kia, account, reason):
     ask_the_app(alice, kia)
     answer_in_the_app(alice, app, kia, account)
@@ -930,16 +996,19 @@ def test_app_callback_with_a_bad_signature_is_refused(app, alice, kia, lost_call
     before = snapshot(app, kia)
     client = app.test_client()
 
-    for bad in ({**headers, "X-Sandbox-Signature": "0" * 64},
-                {**headers, "X-Sandbox-Signature": ""},
-                {k: v for k, v in headers.items() if not k.startswith("X-")},
-                signed_callback(app, "kia", body, secret_of="hyundai")):
+    for bad in (
+        {**headers, "X-Sandbox-Signature": "0" * 64},
+        {**headers, "X-Sandbox-Signature": ""},
+        {k: v for k, v in headers.items() if not k.startswith("X-")},
+        signed_callback(app, "kia", body, secret_of="hyundai"),
+    ):
         response = client.post("/consent/callback/kia/app", data=body, headers=bad)
         assert response.status_code == 401, response.text
     # A signed body, changed on the way:
     tampered = body.replace(b"approved", b"denied")
-    assert client.post("/consent/callback/kia/app", data=tampered,
-                       headers=headers).status_code == 401
+    assert (
+        client.post("/consent/callback/kia/app", data=tampered, headers=headers).status_code == 401
+    )
 
     assert snapshot(app, kia) == before
 
@@ -961,8 +1030,11 @@ def test_app_callback_with_a_stale_timestamp_is_refused(app, alice, kia, lost_ca
 
 def test_app_callback_with_a_malformed_timestamp_is_refused(app):
     body = b"{}"
-    response = app.test_client().post("/consent/callback/kia/app", data=body, headers={
-        "X-Sandbox-Timestamp": "yesterday", "X-Sandbox-Signature": "x"})
+    response = app.test_client().post(
+        "/consent/callback/kia/app",
+        data=body,
+        headers={"X-Sandbox-Timestamp": "yesterday", "X-Sandbox-Signature": "x"},
+    )
     assert response.status_code == 401
 
 
@@ -973,16 +1045,30 @@ def test_app_callback_for_an_unknown_approval_is_refused(app, alice, kia, lost_c
     client = app.test_client()
 
     body = json.dumps({"id": str(uuid.uuid4()), "status": "approved"}).encode()
-    assert client.post("/consent/callback/kia/app", data=body,
-                       headers=signed_callback(app, "kia", body)).status_code == 404
+    assert (
+        client.post(
+            "/consent/callback/kia/app", data=body, headers=signed_callback(app, "kia", body)
+        ).status_code
+        == 404
+    )
     # Kia's approval, signed by Hyundai, sent to Hyundai's callback: not Hyundai's approval.
     approval = approval_of(app, kia)
     body = json.dumps({"id": str(approval.id), "status": "approved"}).encode()
-    assert client.post("/consent/callback/hyundai/app", data=body,
-                       headers=signed_callback(app, "hyundai", body)).status_code == 404
+    assert (
+        client.post(
+            "/consent/callback/hyundai/app",
+            data=body,
+            headers=signed_callback(app, "hyundai", body),
+        ).status_code
+        == 404
+    )
     for junk in (b"not json", b"[1, 2]"):
-        assert client.post("/consent/callback/kia/app", data=junk,
-                           headers=signed_callback(app, "kia", junk)).status_code == 404
+        assert (
+            client.post(
+                "/consent/callback/kia/app", data=junk, headers=signed_callback(app, "kia", junk)
+            ).status_code
+            == 404
+        )
 
     assert snapshot(app, kia) == before
 
@@ -1006,8 +1092,12 @@ def test_app_callback_cannot_claim_an_approval_the_app_did_not_give(app, alice, 
 
 
 def age_request(app: Flask, request_id: uuid.UUID, days: int) -> None:
-    set_column(app, OnboardingRequest, OnboardingRequest.id == request_id,
-               created_at=utcnow() - timedelta(days=days))
+    set_column(
+        app,
+        OnboardingRequest,
+        OnboardingRequest.id == request_id,
+        created_at=utcnow() - timedelta(days=days),
+    )
 
 
 def test_expire_command_fails_old_requests_and_leaves_the_rest(app, alice, audi, group):
@@ -1169,6 +1259,7 @@ def test_a_tampered_link_gets_a_clear_page(app, sent, tamper):
 
 def _b64(text: str) -> str:
     import base64
+
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
@@ -1214,8 +1305,9 @@ def test_a_link_sign_in_finished_elsewhere_is_refused(app, sent):
     accept_terms(owner, sent)
     location = callback_url(owner, sent)
 
-    assert_rejected(stranger.get(location),
-                    "Finish the sign-in in the browser where you started it")
+    assert_rejected(
+        stranger.get(location), "Finish the sign-in in the browser where you started it"
+    )
     assert path_of(owner.get(location)) == url(sent, "done")
 
 
@@ -1230,9 +1322,15 @@ def connected(app, alice, audi) -> Entity:
 
 
 def devices_answer(app: Flask, token: str) -> int:
-    return app.test_client().get(
-        "/sandbox/audi/devices", query_string={"identifier": AUDI_VIN},
-        headers={"Authorization": f"Bearer {token}"}).status_code
+    return (
+        app.test_client()
+        .get(
+            "/sandbox/audi/devices",
+            query_string={"identifier": AUDI_VIN},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        .status_code
+    )
 
 
 def test_offboarding_revokes_destroys_tokens_and_disconnects(app, alice, audi, connected):
@@ -1286,8 +1384,9 @@ def test_offboarding_needs_a_reason(app, alice, audi, connected):
     assert decrypt(app, grants_of(app, audi)[0].access_token)
 
 
-def test_offboarding_goes_on_when_the_provider_cannot_revoke(app, alice, audi, connected,
-                                                             monkeypatch, caplog):
+def test_offboarding_goes_on_when_the_provider_cannot_revoke(
+    app, alice, audi, connected, monkeypatch, caplog
+):
     from app.consent.providers import Provider, ProviderError
 
     def unreachable(self, token):
@@ -1307,15 +1406,18 @@ def test_another_owners_entity_cannot_be_offboarded(app, audi, connected, world,
     intruder = signed_in_client(app, getattr(world, who))
 
     assert intruder.get(f"/devices/{connected.id}/disconnect").status_code == 404
-    assert intruder.post(f"/devices/{connected.id}/disconnect",
-                         data={"reason": "sold"}).status_code == 404
+    assert (
+        intruder.post(f"/devices/{connected.id}/disconnect", data={"reason": "sold"}).status_code
+        == 404
+    )
     assert entities_of(app, audi)[0].status == "Connected"
     assert decrypt(app, grants_of(app, audi)[0].access_token)
 
 
 def test_offboarding_needs_sign_in(app, audi, connected):
-    response = app.test_client().post(f"/devices/{connected.id}/disconnect",
-                                      data={"reason": "sold"})
+    response = app.test_client().post(
+        f"/devices/{connected.id}/disconnect", data={"reason": "sold"}
+    )
 
     assert path_of(response).startswith("/auth/login")
     assert entities_of(app, audi)[0].status == "Connected"
@@ -1331,6 +1433,9 @@ def test_offboarding_an_app_consent_entity(app, alice, kia):
 
     assert entities_of(app, kia)[0].status == "Disconnected"
     assert grants_of(app, kia)[0].access_token is None
-    assert app.test_client().get("/sandbox/kia/devices", headers={
-        "Authorization": f"Bearer {token}"}).status_code == 401
-
+    assert (
+        app.test_client()
+        .get("/sandbox/kia/devices", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 401
+    )

@@ -86,15 +86,18 @@ def lang_cookie(response) -> str:
 # ---------------------------------------------------------------- the browser's language
 
 
-@pytest.mark.parametrize(("accept", "lang", "heading"), [
-    (None, "en", "Sign in"),
-    ("en-GB,en;q=0.8", "en", "Sign in"),
-    (DUTCH, "nl", "Aanmelden"),
-    ("fr-BE,fr;q=0.9", "fr", "Se connecter"),
-    ("de-DE,de;q=0.9,en;q=0.3", "de", "Anmelden"),
-    ("es-ES,es;q=0.9", "en", "Sign in"),  # not one of ours: English
-    ("es;q=0.9,de;q=0.5", "de", "Anmelden"),  # the best of ours the browser accepts
-])
+@pytest.mark.parametrize(
+    ("accept", "lang", "heading"),
+    [
+        (None, "en", "Sign in"),
+        ("en-GB,en;q=0.8", "en", "Sign in"),
+        (DUTCH, "nl", "Aanmelden"),
+        ("fr-BE,fr;q=0.9", "fr", "Se connecter"),
+        ("de-DE,de;q=0.9,en;q=0.3", "de", "Anmelden"),
+        ("es-ES,es;q=0.9", "en", "Sign in"),  # not one of ours: English
+        ("es;q=0.9,de;q=0.5", "de", "Anmelden"),  # the best of ours the browser accepts
+    ],
+)
 def test_the_language_comes_from_the_browser(app, accept, lang, heading):
     page = browser(app, accept).get("/auth/login")
 
@@ -194,7 +197,8 @@ def test_dutch_validation_messages_from_the_identifier_rules(app, world):
     letter_o = client.post(url(request_id, "details"), data={"vin": "WBA3A5C55CF2569O5"})
     assert dutch_field_errors(letter_o)["vin"] == (
         "Een VIN bevat alleen cijfers en de letters A tot Z behalve I, O en Q; "
-        'dit VIN heeft "O" op positie 16, wat vaak een 0 (nul) is.')
+        'dit VIN heeft "O" op positie 16, wat vaak een 0 (nul) is.'
+    )
 
     empty = client.post(url(request_id, "details"), data={"vin": ""})
     # The parameter (the catalog label) is translated too, lowered inside the sentence.
@@ -210,15 +214,17 @@ def test_catalog_pattern_descriptions_are_translated_in_messages(app, world):
 
     # German keeps the capital of a noun inside a sentence.
     assert error_summary(wrong) == [
-        "Erwartetes Format: P gefolgt von 10 Ziffern, zum Beispiel P1000000000."]
+        "Erwartetes Format: P gefolgt von 10 Ziffern, zum Beispiel P1000000000."
+    ]
     assert ">Xenn-Referenz</label>" in wrong.text
     assert "Angaben zu Ihrem Zähler-Lesegerät von Xenn" in wrong.text
 
 
 def test_check_answers_and_consent_steps_in_french(app, world):
     client = signed_in(app, world, "fr")
-    request_id = walk_to_check(client, "RetrofitMeter", "Xenn", {"reference": XENN_REFERENCE},
-                               str(world.household_id))
+    request_id = walk_to_check(
+        client, "RetrofitMeter", "Xenn", {"reference": XENN_REFERENCE}, str(world.household_id)
+    )
 
     check = client.get(url(request_id, "check"))
     assert "Vérifiez vos réponses" in check.text
@@ -237,8 +243,9 @@ def test_check_answers_and_consent_steps_in_french(app, world):
 
 def test_the_terms_are_shown_and_hashed_in_the_language_read(app, world):
     client = signed_in(app, world, DUTCH)
-    request_id = walk_to_check(client, "RetrofitMeter", "Xenn", {"reference": XENN_REFERENCE},
-                               str(world.household_id))
+    request_id = walk_to_check(
+        client, "RetrofitMeter", "Xenn", {"reference": XENN_REFERENCE}, str(world.household_id)
+    )
     submit(client, request_id)
     with app.test_request_context(), force_locale("nl"):
         dutch = terms_for("Acme Energy", "meteruitlezer", "Xenn")
@@ -252,8 +259,9 @@ def test_the_terms_are_shown_and_hashed_in_the_language_read(app, world):
 
     # Read in Dutch; the browser's language changes before the answer is posted.
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
-    response = client.post(url(request_id, "steps/1"),
-                           data={"version": TERMS_VERSION, "language": "nl"})
+    response = client.post(
+        url(request_id, "steps/1"), data={"version": TERMS_VERSION, "language": "nl"}
+    )
 
     assert path_of(response) == url(request_id, "consent")
     step = get_request(app, request_id).steps[0]
@@ -337,13 +345,16 @@ def test_the_query_of_the_page_comes_back_but_not_an_off_site_next(app):
     assert "evil.example" not in evil.text
 
 
-@pytest.mark.parametrize("next_url", [
-    "https://evil.example/",
-    "//evil.example",
-    "/\\evil.example",
-    "javascript:alert(1)",
-    "evil.example",
-])
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
+)
 def test_the_switch_never_leads_off_site(app, next_url):
     response = browser(app).get("/language/nl", query_string={"next": next_url})
 
@@ -389,12 +400,15 @@ def test_the_sandbox_pages_speak_the_language_too(app, world):
 MOMENT = datetime(2026, 11, 7, 18, 5, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("language", "date", "moment"), [
-    ("en", "7 November 2026", "7 November 2026, 18:05 UTC"),
-    ("nl", "7 november 2026", "7 november 2026 om 18:05 UTC"),
-    ("fr", "7 novembre 2026", "7 novembre 2026 à 18:05 UTC"),
-    ("de", "7. November 2026", "7. November 2026 um 18:05 UTC"),
-])
+@pytest.mark.parametrize(
+    ("language", "date", "moment"),
+    [
+        ("en", "7 November 2026", "7 November 2026, 18:05 UTC"),
+        ("nl", "7 november 2026", "7 november 2026 om 18:05 UTC"),
+        ("fr", "7 novembre 2026", "7 novembre 2026 à 18:05 UTC"),
+        ("de", "7. November 2026", "7. November 2026 um 18:05 UTC"),
+    ],
+)
 def test_dates_follow_the_language(app, language, date, moment):
     with app.test_request_context(headers={"Accept-Language": language}):
         assert format_date(MOMENT) == date
@@ -439,8 +453,7 @@ def test_translate_renders_domain_errors_in_the_current_language(app):
     except IdentifierError as error:
         short = error
     with app.test_request_context(headers={"Accept-Language": "fr"}):
-        assert translate(short) == (
-            "Un VIN compte 17 caractères\u00a0; celui-ci en compte 16.")
+        assert translate(short) == ("Un VIN compte 17 caractères\u00a0; celui-ci en compte 16.")
         assert in_sentence("Véhicule électrique") == "véhicule électrique"
     with app.test_request_context(headers={"Accept-Language": "de"}):
         assert in_sentence("Elektrofahrzeug") == "Elektrofahrzeug"

@@ -68,9 +68,16 @@ def test_the_database_refuses_a_second_entity_for_one_request(app):
         session.commit()
         request = session.get(OnboardingRequest, request_id)
 
-        session.add(Entity(tenant_id=request.tenant_id, request_id=request.id,
-                           type=request.type, manufacturer="Xenn", information={},
-                           properties={}))
+        session.add(
+            Entity(
+                tenant_id=request.tenant_id,
+                request_id=request.id,
+                type=request.type,
+                manufacturer="Xenn",
+                information={},
+                properties={},
+            )
+        )
         with pytest.raises(IntegrityError):
             session.flush()
         session.rollback()

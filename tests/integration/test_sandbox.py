@@ -50,19 +50,32 @@ class Client:
 
     def authorize_params(self, verifier: str, **changes: str | None) -> dict[str, str]:
         params = {
-            "response_type": "code", "client_id": self.provider.client_id,
-            "redirect_uri": self.redirect_uri, "scope": self.provider.scope,
-            "state": "state-123", "code_challenge": create_s256_code_challenge(verifier),
+            "response_type": "code",
+            "client_id": self.provider.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": self.provider.scope,
+            "state": "state-123",
+            "code_challenge": create_s256_code_challenge(verifier),
             "code_challenge_method": "S256",
         }
         params.update(changes)
         return {k: v for k, v in params.items() if v is not None}
 
-    def sign_in(self, verifier: str, account: str = "owner@sandbox.example",
-                decision: str = "allow", **changes: str | None):
-        return self.http.post(f"{self.base}/authorize", data={
-            **self.authorize_params(verifier, **changes), "account": account,
-            "decision": decision})
+    def sign_in(
+        self,
+        verifier: str,
+        account: str = "owner@sandbox.example",
+        decision: str = "allow",
+        **changes: str | None,
+    ):
+        return self.http.post(
+            f"{self.base}/authorize",
+            data={
+                **self.authorize_params(verifier, **changes),
+                "account": account,
+                "decision": decision,
+            },
+        )
 
     def code(self, verifier: str, account: str = "owner@sandbox.example") -> str:
         answer = self.sign_in(verifier, account)
@@ -71,13 +84,25 @@ class Client:
         assert query["state"] == "state-123"
         return query["code"]
 
-    def exchange(self, code: str, verifier: str | None, auth: tuple[str, str] | None = None,
-                 **changes: str | None):
-        form = {"grant_type": "authorization_code", "code": code,
-                "redirect_uri": self.redirect_uri, "code_verifier": verifier}
+    def exchange(
+        self,
+        code: str,
+        verifier: str | None,
+        auth: tuple[str, str] | None = None,
+        **changes: str | None,
+    ):
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": verifier,
+        }
         form.update(changes)
-        return self.http.post(f"{self.base}/token", auth=auth or self.basic,
-                              data={k: v for k, v in form.items() if v is not None})
+        return self.http.post(
+            f"{self.base}/token",
+            auth=auth or self.basic,
+            data={k: v for k, v in form.items() if v is not None},
+        )
 
     def tokens(self, account: str = "owner@sandbox.example") -> dict:
         verifier = generate_token(64)
@@ -86,15 +111,17 @@ class Client:
         return answer.get_json()
 
     def devices(self, token: str):
-        return self.http.get(f"{self.base}/devices", query_string={"identifier": VIN},
-                             headers={"Authorization": f"Bearer {token}"})
+        return self.http.get(
+            f"{self.base}/devices",
+            query_string={"identifier": VIN},
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
 
 def client_for(app: Flask, name: str) -> Client:
     with app.test_request_context():
         provider = get_provider(name)
-        return Client(provider, app.test_client(), provider.redirect_uri,
-                      provider.callback_url)
+        return Client(provider, app.test_client(), provider.redirect_uri, provider.callback_url)
 
 
 @pytest.fixture
@@ -120,11 +147,29 @@ def test_every_catalog_provider_has_a_sandbox(app):
     with app.test_request_context():
         from app.catalog import current_catalog
 
-        names = {m.provider for t in current_catalog().types.values()
-                 for m in t.manufacturers.values() if m.provider}
+        names = {
+            m.provider
+            for t in current_catalog().types.values()
+            for m in t.manufacturers.values()
+            if m.provider
+        }
         providers = {name: get_provider(name) for name in names}
-    assert {"audi", "bmw", "tesla", "volkswagen", "renault", "kia", "hyundai", "volvo",
-            "huawei", "sma", "solaredge", "fronius", "enphase", "fluvius"} <= names
+    assert {
+        "audi",
+        "bmw",
+        "tesla",
+        "volkswagen",
+        "renault",
+        "kia",
+        "hyundai",
+        "volvo",
+        "huawei",
+        "sma",
+        "solaredge",
+        "fronius",
+        "enphase",
+        "fluvius",
+    } <= names
     for name, provider in providers.items():
         assert provider.sandbox and provider.client_id == f"sandbox-{name}"
         assert provider.authorize_url.endswith(f"/sandbox/{name}/authorize")
@@ -133,14 +178,20 @@ def test_every_catalog_provider_has_a_sandbox(app):
 
 
 def test_a_configured_provider_is_live(app):
-    app.config["PROVIDERS"] = {"audi": {
-        "client_id": "our-id", "client_secret": "s", "authorize_url": "https://id.audi/auth",
-        "token_url": "https://id.audi/token"}}
+    app.config["PROVIDERS"] = {
+        "audi": {
+            "client_id": "our-id",
+            "client_secret": "s",
+            "authorize_url": "https://id.audi/auth",
+            "token_url": "https://id.audi/token",
+        }
+    }
     with app.test_request_context():
         provider = get_provider("audi")
         assert not provider.sandbox
         assert provider.authorization_url("st", generate_token(64)).startswith(
-            "https://id.audi/auth?response_type=code&client_id=our-id")
+            "https://id.audi/auth?response_type=code&client_id=our-id"
+        )
         assert get_provider("bmw").sandbox
 
 
@@ -148,23 +199,27 @@ def test_a_configured_provider_is_live(app):
 
 
 def test_sign_in_page_offers_allow_and_deny_and_documents_the_accounts(app, audi, verifier):
-    page = audi.http.get(f"{audi.base}/authorize",
-                         query_string=audi.authorize_params(verifier))
+    page = audi.http.get(f"{audi.base}/authorize", query_string=audi.authorize_params(verifier))
 
     assert page.status_code == 200
     assert title_of(page) == "Sign in to Audi \N{EN DASH} Audi (sandbox)"
     assert "Sign in to Audi (sandbox)" in page.text
     assert 'value="allow">Allow access</button>' in page.text
     assert 'value="deny">Deny</button>' in page.text
-    for account in ("denied@sandbox.example", "no-device@sandbox.example",
-                    "error@sandbox.example", "silent@sandbox.example"):
+    for account in (
+        "denied@sandbox.example",
+        "no-device@sandbox.example",
+        "error@sandbox.example",
+        "silent@sandbox.example",
+    ):
         assert account in page.text
 
 
 def test_request_parameters_are_carried_escaped(app, audi, verifier):
     hostile = '"><script>alert(1)</script>'
-    page = audi.http.get(f"{audi.base}/authorize",
-                         query_string=audi.authorize_params(verifier, state=hostile))
+    page = audi.http.get(
+        f"{audi.base}/authorize", query_string=audi.authorize_params(verifier, state=hostile)
+    )
 
     assert "<script>alert(1)</script>" not in page.text
     assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page.text
@@ -172,15 +227,23 @@ def test_request_parameters_are_carried_escaped(app, audi, verifier):
     assert dict(parse_qsl(urlsplit(answer.headers["Location"]).query))["state"] == hostile
 
 
-@pytest.mark.parametrize("change", [
-    {"client_id": "sandbox-bmw"}, {"client_id": "someone-else"}, {"client_id": None},
-    {"redirect_uri": "https://evil.example/callback"}, {"redirect_uri": None},
-])
-def test_an_unregistered_client_or_redirect_uri_is_never_redirected_to(app, audi, verifier,
-                                                                       change):
-    for answer in (audi.http.get(f"{audi.base}/authorize",
-                                 query_string=audi.authorize_params(verifier, **change)),
-                   audi.sign_in(verifier, **change)):
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"client_id": "sandbox-bmw"},
+        {"client_id": "someone-else"},
+        {"client_id": None},
+        {"redirect_uri": "https://evil.example/callback"},
+        {"redirect_uri": None},
+    ],
+)
+def test_an_unregistered_client_or_redirect_uri_is_never_redirected_to(app, audi, verifier, change):
+    for answer in (
+        audi.http.get(
+            f"{audi.base}/authorize", query_string=audi.authorize_params(verifier, **change)
+        ),
+        audi.sign_in(verifier, **change),
+    ):
         assert answer.status_code == 400
         assert "Location" not in answer.headers
         assert "is not registered with this address. Nothing was shared." in answer.text
@@ -191,12 +254,15 @@ def test_an_unknown_provider_is_not_found(app, verifier):
     assert app.test_client().get("/sandbox/nobody/authorize").status_code == 404
 
 
-@pytest.mark.parametrize(("change", "error"), [
-    ({"response_type": "token"}, "unsupported_response_type"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"code_challenge_method": None}, "invalid_request"),
-    ({"code_challenge": None}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge": None}, "invalid_request"),
+    ],
+)
 def test_bad_authorization_requests_go_back_with_an_error(app, audi, verifier, change, error):
     answer = audi.sign_in(verifier, **change)
 
@@ -209,12 +275,15 @@ def test_bad_authorization_requests_go_back_with_an_error(app, audi, verifier, c
     assert count(app, SandboxAuthorization) == 0
 
 
-@pytest.mark.parametrize(("account", "decision", "error"), [
-    ("owner@sandbox.example", "deny", "access_denied"),
-    ("denied@sandbox.example", "allow", "access_denied"),
-    ("error@sandbox.example", "allow", "server_error"),
-    ("ERROR@Sandbox.example ", "allow", "server_error"),
-])
+@pytest.mark.parametrize(
+    ("account", "decision", "error"),
+    [
+        ("owner@sandbox.example", "deny", "access_denied"),
+        ("denied@sandbox.example", "allow", "access_denied"),
+        ("error@sandbox.example", "allow", "server_error"),
+        ("ERROR@Sandbox.example ", "allow", "server_error"),
+    ],
+)
 def test_outcomes_that_go_back_without_a_code(app, audi, verifier, account, decision, error):
     answer = audi.sign_in(verifier, account, decision)
 
@@ -232,10 +301,12 @@ def test_the_silent_account_never_goes_back(app, audi, verifier):
     assert count(app, SandboxAuthorization) == 0
 
 
-@pytest.mark.parametrize("account", ["owner@sandbox.example", "anyone@example.com",
-                                     "no-device@sandbox.example"])
-def test_an_approval_goes_back_with_a_short_lived_code_kept_only_as_a_hash(app, audi,
-                                                                           verifier, account):
+@pytest.mark.parametrize(
+    "account", ["owner@sandbox.example", "anyone@example.com", "no-device@sandbox.example"]
+)
+def test_an_approval_goes_back_with_a_short_lived_code_kept_only_as_a_hash(
+    app, audi, verifier, account
+):
     code = audi.code(verifier, account)
 
     with in_db(app) as session:
@@ -267,10 +338,17 @@ def test_a_code_is_exchanged_once_for_tokens(app, audi, verifier):
 
 def test_client_secret_in_the_body_is_accepted_too(app, audi, verifier):
     code = audi.code(verifier)
-    answer = audi.http.post(f"{audi.base}/token", data={
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-        "redirect_uri": audi.redirect_uri, "client_id": audi.provider.client_id,
-        "client_secret": audi.provider.client_secret})
+    answer = audi.http.post(
+        f"{audi.base}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": audi.redirect_uri,
+            "client_id": audi.provider.client_id,
+            "client_secret": audi.provider.client_secret,
+        },
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -283,8 +361,9 @@ def test_an_unknown_code_is_refused(app, audi, verifier):
 def test_an_expired_code_is_refused(app, audi, verifier):
     code = audi.code(verifier)
     with in_db(app) as session:
-        session.execute(update(SandboxAuthorization).values(
-            expires_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(SandboxAuthorization).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         session.commit()
 
     answer = audi.exchange(code, verifier)
@@ -304,8 +383,11 @@ def test_a_replayed_code_is_refused_and_revokes_the_tokens_it_gave(app, audi, ve
     assert oauth_error(replay) == "invalid_grant"
     assert "already used" in replay.get_json()["error_description"]
     assert oauth_error(audi.devices(first["access_token"]), 401) == "invalid_token"
-    refresh = audi.http.post(f"{audi.base}/token", auth=audi.basic, data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    refresh = audi.http.post(
+        f"{audi.base}/token",
+        auth=audi.basic,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
     assert oauth_error(refresh) == "invalid_grant"
 
 
@@ -339,8 +421,9 @@ def test_a_redirect_uri_other_than_the_authorized_one_is_refused(app, audi, veri
     assert count(app, SandboxToken) == 0
 
 
-@pytest.mark.parametrize("auth", [("sandbox-audi", "wrong-secret"), ("sandbox-audi", ""),
-                                  ("sandbox-bmw", "x"), ("", "")])
+@pytest.mark.parametrize(
+    "auth", [("sandbox-audi", "wrong-secret"), ("sandbox-audi", ""), ("sandbox-bmw", "x"), ("", "")]
+)
 def test_a_wrong_client_secret_is_refused_and_the_code_not_spent(app, audi, verifier, auth):
     code = audi.code(verifier)
 
@@ -361,8 +444,11 @@ def test_another_providers_client_cannot_use_the_code(app, audi, verifier):
 
 
 def test_an_unsupported_grant_type_is_refused(app, audi):
-    answer = audi.http.post(f"{audi.base}/token", auth=audi.basic,
-                            data={"grant_type": "password", "username": "u", "password": "p"})
+    answer = audi.http.post(
+        f"{audi.base}/token",
+        auth=audi.basic,
+        data={"grant_type": "password", "username": "u", "password": "p"},
+    )
     assert oauth_error(answer) == "unsupported_grant_type"
 
 
@@ -373,8 +459,11 @@ def test_the_token_endpoint_takes_post_only(app, audi):
 def test_a_refresh_token_gives_new_tokens(app, audi):
     first = audi.tokens()
 
-    answer = audi.http.post(f"{audi.base}/token", auth=audi.basic, data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    answer = audi.http.post(
+        f"{audi.base}/token",
+        auth=audi.basic,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
 
     assert answer.status_code == 200
     assert audi.devices(answer.get_json()["access_token"]).status_code == 200
@@ -410,23 +499,31 @@ def test_the_no_device_account_holds_no_device(app, audi):
 def test_revoking_ends_the_whole_grant(app, audi):
     tokens, other = audi.tokens(), audi.tokens()
 
-    answer = audi.http.post(f"{audi.base}/revoke", auth=audi.basic,
-                            data={"token": tokens["refresh_token"]})
+    answer = audi.http.post(
+        f"{audi.base}/revoke", auth=audi.basic, data={"token": tokens["refresh_token"]}
+    )
 
     assert answer.status_code == 200
     assert audi.devices(tokens["access_token"]).status_code == 401
     assert audi.devices(other["access_token"]).status_code == 200
     # Revoking again, or an unknown token, is fine (RFC 7009 2.2).
     for token in (tokens["refresh_token"], "made-up"):
-        assert audi.http.post(f"{audi.base}/revoke", auth=audi.basic,
-                              data={"token": token}).status_code == 200
+        assert (
+            audi.http.post(
+                f"{audi.base}/revoke", auth=audi.basic, data={"token": token}
+            ).status_code
+            == 200
+        )
 
 
 def test_revoking_needs_the_client(app, audi):
     tokens = audi.tokens()
 
-    answer = audi.http.post(f"{audi.base}/revoke", auth=("sandbox-audi", "wrong"),
-                            data={"token": tokens["access_token"]})
+    answer = audi.http.post(
+        f"{audi.base}/revoke",
+        auth=("sandbox-audi", "wrong"),
+        data={"token": tokens["access_token"]},
+    )
 
     assert oauth_error(answer, 401) == "invalid_client"
     assert audi.devices(tokens["access_token"]).status_code == 200
@@ -444,8 +541,9 @@ def kia(app) -> Client:
 
 
 def ask(kia: Client) -> str:
-    answer = kia.http.post(f"{kia.base}/approvals", auth=kia.basic,
-                           json={"device": VIN, "callback_url": None})
+    answer = kia.http.post(
+        f"{kia.base}/approvals", auth=kia.basic, json={"device": VIN, "callback_url": None}
+    )
     assert answer.status_code == 201, answer.text
     assert answer.get_json()["status"] == "pending"
     return answer.get_json()["id"]
@@ -457,10 +555,12 @@ def status(kia: Client, approval_id: str) -> str:
     return answer.get_json()["status"]
 
 
-def press(kia: Client, approval_id: str, account: str = "owner@sandbox.example",
-          decision: str = "allow"):
-    return kia.http.post(f"{kia.base}/app/{approval_id}",
-                         data={"account": account, "decision": decision})
+def press(
+    kia: Client, approval_id: str, account: str = "owner@sandbox.example", decision: str = "allow"
+):
+    return kia.http.post(
+        f"{kia.base}/app/{approval_id}", data={"account": account, "decision": decision}
+    )
 
 
 def test_the_app_screen_shows_the_request_and_approves(app, kia):
@@ -481,12 +581,15 @@ def test_the_app_screen_shows_the_request_and_approves(app, kia):
     assert oauth_error(again) == "invalid_grant"
 
 
-@pytest.mark.parametrize(("account", "decision", "expected"), [
-    ("owner@sandbox.example", "deny", "denied"),
-    ("denied@sandbox.example", "allow", "denied"),
-    ("error@sandbox.example", "allow", "error"),
-    ("silent@sandbox.example", "allow", "pending"),
-])
+@pytest.mark.parametrize(
+    ("account", "decision", "expected"),
+    [
+        ("owner@sandbox.example", "deny", "denied"),
+        ("denied@sandbox.example", "allow", "denied"),
+        ("error@sandbox.example", "allow", "error"),
+        ("silent@sandbox.example", "allow", "pending"),
+    ],
+)
 def test_app_outcomes_by_account(app, kia, account, decision, expected):
     approval_id = ask(kia)
 
@@ -513,8 +616,7 @@ def test_approvals_need_the_client(app, kia):
     assert kia.http.post(f"{kia.base}/approvals", auth=wrong, json={}).status_code == 401
     assert kia.http.get(f"{kia.base}/approvals/{approval_id}", auth=wrong).status_code == 401
     press(kia, approval_id)
-    assert kia.http.post(f"{kia.base}/approvals/{approval_id}/token",
-                         auth=wrong).status_code == 401
+    assert kia.http.post(f"{kia.base}/approvals/{approval_id}/token", auth=wrong).status_code == 401
     assert status(kia, approval_id) == "approved"
 
 
@@ -523,10 +625,16 @@ def test_another_providers_approval_is_not_found(app, kia):
     hyundai = client_for(app, "hyundai")
     press(kia, approval_id)
 
-    assert hyundai.http.get(f"{hyundai.base}/approvals/{approval_id}",
-                            auth=hyundai.basic).status_code == 404
-    assert hyundai.http.post(f"{hyundai.base}/approvals/{approval_id}/token",
-                             auth=hyundai.basic).status_code == 400
+    assert (
+        hyundai.http.get(f"{hyundai.base}/approvals/{approval_id}", auth=hyundai.basic).status_code
+        == 404
+    )
+    assert (
+        hyundai.http.post(
+            f"{hyundai.base}/approvals/{approval_id}/token", auth=hyundai.basic
+        ).status_code
+        == 400
+    )
     assert hyundai.http.get(f"{hyundai.base}/app/{approval_id}").status_code == 404
     assert kia.http.get(f"{kia.base}/app/{uuid.uuid4()}").status_code == 404
     assert status(kia, approval_id) == "approved"
@@ -538,15 +646,18 @@ def test_the_app_sends_a_signed_callback(app, kia, monkeypatch):
     def record(self, request, **kwargs):
         sent.append(request)
         from requests import Response
+
         answer = Response()
         answer.status_code = 204
         return answer
 
     from app.consent.providers import _InProcessAdapter
+
     monkeypatch.setattr(_InProcessAdapter, "send", record)
     callback = kia.callback_url
-    answer = kia.http.post(f"{kia.base}/approvals", auth=kia.basic,
-                           json={"device": VIN, "callback_url": callback})
+    answer = kia.http.post(
+        f"{kia.base}/approvals", auth=kia.basic, json={"device": VIN, "callback_url": callback}
+    )
     approval_id = answer.get_json()["id"]
 
     press(kia, approval_id)

@@ -64,25 +64,37 @@ def radio_checked(response, value: str) -> bool:
 
 
 def notices(response) -> list[str]:
-    return [" ".join(m.split()) for m in
-            re.findall(r'<div class="notice notice--\w+" role="status">(.*?)</div>',
-                       response.text, re.S)]
+    return [
+        " ".join(m.split())
+        for m in re.findall(
+            r'<div class="notice notice--\w+" role="status">(.*?)</div>', response.text, re.S
+        )
+    ]
 
 
 def snapshot(app, request_id):
     """What a person could see change: answers, status, steps, timeline."""
     request = get_request(app, request_id)
-    return (request.type, request.manufacturer, request.information, request.properties,
-            request.collective_id, request.status, request.answered,
-            [(s.kind, s.status) for s in request.steps], len(request.events))
+    return (
+        request.type,
+        request.manufacturer,
+        request.information,
+        request.properties,
+        request.collective_id,
+        request.status,
+        request.answered,
+        [(s.kind, s.status) for s in request.steps],
+        len(request.events),
+    )
 
 
 # ---------------------------------------------------------------- pages, full and htmx
 
 
 def xenn_at_check(alice, world) -> uuid.UUID:
-    return walk_to_check(alice, "RetrofitMeter", "Xenn", {"reference": XENN_REFERENCE},
-                         str(world.household_id))
+    return walk_to_check(
+        alice, "RetrofitMeter", "Xenn", {"reference": XENN_REFERENCE}, str(world.household_id)
+    )
 
 
 QUESTION_PAGES = {
@@ -133,8 +145,7 @@ def test_question_pages_full_and_fragment(alice, world, question):
 def test_consent_pages_full_and_fragment(app, alice, world):
     request_id = xenn_at_check(alice, world)
     submit(alice, request_id)
-    pages = [("consent", "Give your consent"),
-             ("steps/1", "Agree to share your device's data")]
+    pages = [("consent", "Give your consent"), ("steps/1", "Agree to share your device's data")]
     for page, title in pages:
         assert_full_page(alice.get(url(request_id, page)), title.replace("'", "&#39;"))
         assert_fragment(alice.get(url(request_id, page), headers=HX), title.replace("'", "&#39;"))
@@ -172,10 +183,16 @@ def test_a_good_answer_redirects_to_the_next_page(alice, world, question, header
 
 BAD_ANSWERS = {
     "type": ({"type": "Boiler"}, "type", "Choose the kind of device from the list."),
-    "manufacturer": ({"manufacturer": "Tesla"}, "manufacturer",
-                     "Choose the manufacturer from the list."),
-    "details": ({"reference": "X123"}, "reference",
-                "This should be P followed by 10 digits, for example P1000000000."),
+    "manufacturer": (
+        {"manufacturer": "Tesla"},
+        "manufacturer",
+        "Choose the manufacturer from the list.",
+    ),
+    "details": (
+        {"reference": "X123"},
+        "reference",
+        "This should be P followed by 10 digits, for example P1000000000.",
+    ),
     "collective": ({"collective": "nobody"}, "collective", "Choose a group from the list."),
 }
 
@@ -208,49 +225,119 @@ def at_details(client, type_id: str, manufacturer: str) -> uuid.UUID:
 DETAIL_ERRORS = [
     # type, manufacturer, posted, field, message
     ("EV", "Audi", {"vin": ""}, "vin", "Enter vehicle identification number (VIN)."),
-    ("EV", "Audi", {"vin": "WBA3A5C55CF25698"}, "vin",
-     "A VIN has 17 characters; this one has 16."),
-    ("EV", "Audi", {"vin": "WBA3A5C55CF2569858"}, "vin",
-     "A VIN has 17 characters; this one has 18."),
-    ("EV", "Tesla", {"vin": "WBA3A5C55CF25698O"}, "vin",
-     'A VIN has only digits and the letters A to Z except I, O and Q; this one has "O" at '
-     "position 17, which is often a 0 (zero)."),
-    ("EV", "Tesla", {"vin": "1HGCM82643A004352"}, "vin",
-     "This VIN's check digit (the 9th character) does not match the others; check you typed "
-     "it correctly."),
-    ("SmartMeter", "Fluvius", {"ean": "54144882001234567", "flow": "B2C"}, "ean",
-     "An EAN has 18 digits; this one has 17."),
-    ("SmartMeter", "Fluvius", {"ean": "541448820012345679", "flow": "B2C"}, "ean",
-     "This EAN's last digit (the check digit) does not match the others; check you typed it "
-     "correctly."),
-    ("SmartMeter", "Fluvius", {"ean": "641448820012345678", "flow": "B2C"}, "ean",
-     "An EAN of a Belgian or Dutch connection point starts with 54 or 87; this one starts "
-     "with 64."),
-    ("SmartMeter", "Fluvius", {"ean": "54144882001234567A", "flow": "B2C"}, "ean",
-     'An EAN has only digits; this one has "A" at position 18.'),
+    ("EV", "Audi", {"vin": "WBA3A5C55CF25698"}, "vin", "A VIN has 17 characters; this one has 16."),
+    (
+        "EV",
+        "Audi",
+        {"vin": "WBA3A5C55CF2569858"},
+        "vin",
+        "A VIN has 17 characters; this one has 18.",
+    ),
+    (
+        "EV",
+        "Tesla",
+        {"vin": "WBA3A5C55CF25698O"},
+        "vin",
+        'A VIN has only digits and the letters A to Z except I, O and Q; this one has "O" at '
+        "position 17, which is often a 0 (zero).",
+    ),
+    (
+        "EV",
+        "Tesla",
+        {"vin": "1HGCM82643A004352"},
+        "vin",
+        "This VIN's check digit (the 9th character) does not match the others; check you typed "
+        "it correctly.",
+    ),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "54144882001234567", "flow": "B2C"},
+        "ean",
+        "An EAN has 18 digits; this one has 17.",
+    ),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "541448820012345679", "flow": "B2C"},
+        "ean",
+        "This EAN's last digit (the check digit) does not match the others; check you typed it "
+        "correctly.",
+    ),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "641448820012345678", "flow": "B2C"},
+        "ean",
+        "An EAN of a Belgian or Dutch connection point starts with 54 or 87; this one starts "
+        "with 64.",
+    ),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "54144882001234567A", "flow": "B2C"},
+        "ean",
+        'An EAN has only digits; this one has "A" at position 18.',
+    ),
     ("SmartMeter", "Fluvius", {"ean": EAN}, "flow", "Choose type of contract."),
     ("SmartMeter", "Fluvius", {"ean": EAN, "flow": "B2X"}, "flow", "Choose type of contract."),
-    ("SmartMeter", "re.alto P1-Dongle", {"code": "RA1B2C3D4E5"}, "code",
-     "This should be 12 letters and digits, for example RA1B2C3D4E5F."),
+    (
+        "SmartMeter",
+        "re.alto P1-Dongle",
+        {"code": "RA1B2C3D4E5"},
+        "code",
+        "This should be 12 letters and digits, for example RA1B2C3D4E5F.",
+    ),
     ("SmartMeter", "re.alto P1-Dongle", {"code": ""}, "code", "Enter dongle code."),
-    ("RetrofitMeter", "Xenn", {"reference": "P100000000"}, "reference",
-     "This should be P followed by 10 digits, for example P1000000000."),
-    ("PV", "SMA", {"plantId": "12345", "email": "owner@example.be"}, "plantId",
-     "This should be 7 digits, for example 1234567."),
-    ("PV", "SMA", {"plantId": "1234567", "email": "owner-at-example.be"}, "email",
-     "Enter an email address in the right format, like name@example.com."),
-    ("PV", "SolarEdge", {"siteId": "12"}, "siteId",
-     "This should be 4 to 8 digits, for example 1234567."),
-    ("PV", "Fronius", {"pvSystemId": "1F0A5D0C-3B8E-4C2D-9A1B"}, "pvSystemId",
-     "This should be 32 letters (A to F) and digits, often shown with hyphens, for example "
-     "1F0A5D0C-3B8E-4C2D-9A1B-7E6F5D4C3B2A."),
-    ("PV", "Enphase", {"systemId": "SYS1234"}, "systemId",
-     "This should be 5 to 9 digits, for example 4123456."),
+    (
+        "RetrofitMeter",
+        "Xenn",
+        {"reference": "P100000000"},
+        "reference",
+        "This should be P followed by 10 digits, for example P1000000000.",
+    ),
+    (
+        "PV",
+        "SMA",
+        {"plantId": "12345", "email": "owner@example.be"},
+        "plantId",
+        "This should be 7 digits, for example 1234567.",
+    ),
+    (
+        "PV",
+        "SMA",
+        {"plantId": "1234567", "email": "owner-at-example.be"},
+        "email",
+        "Enter an email address in the right format, like name@example.com.",
+    ),
+    (
+        "PV",
+        "SolarEdge",
+        {"siteId": "12"},
+        "siteId",
+        "This should be 4 to 8 digits, for example 1234567.",
+    ),
+    (
+        "PV",
+        "Fronius",
+        {"pvSystemId": "1F0A5D0C-3B8E-4C2D-9A1B"},
+        "pvSystemId",
+        "This should be 32 letters (A to F) and digits, often shown with hyphens, for example "
+        "1F0A5D0C-3B8E-4C2D-9A1B-7E6F5D4C3B2A.",
+    ),
+    (
+        "PV",
+        "Enphase",
+        {"systemId": "SYS1234"},
+        "systemId",
+        "This should be 5 to 9 digits, for example 4123456.",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("type_id", "manufacturer", "posted", "field", "message"), DETAIL_ERRORS,
+    ("type_id", "manufacturer", "posted", "field", "message"),
+    DETAIL_ERRORS,
     ids=[f"{m}-{f}-{i}" for i, (_t, m, _p, f, _msg) in enumerate(DETAIL_ERRORS)],
 )
 def test_bad_detail_is_explained_next_to_the_field_and_kept(
@@ -277,8 +364,7 @@ def test_bad_detail_is_explained_next_to_the_field_and_kept(
 def test_every_field_wrong_at_once_lists_each_in_the_summary(alice):
     request_id = at_details(alice, "PV", "SMA")
 
-    response = alice.post(url(request_id, "details"),
-                          data={"plantId": "12", "email": "nope"})
+    response = alice.post(url(request_id, "details"), data={"plantId": "12", "email": "nope"})
 
     assert response.status_code == 422
     assert field_errors(response) == {
@@ -291,8 +377,10 @@ def test_every_field_wrong_at_once_lists_each_in_the_summary(alice):
 
 @pytest.mark.parametrize(
     ("posted", "message"),
-    [({}, "Choose the kind of device."), ({"type": "Boiler"},
-                                          "Choose the kind of device from the list.")],
+    [
+        ({}, "Choose the kind of device."),
+        ({"type": "Boiler"}, "Choose the kind of device from the list."),
+    ],
     ids=["nothing chosen", "tampered"],
 )
 def test_starting_without_a_known_type_is_refused(app, alice, posted, message):
@@ -307,9 +395,11 @@ def test_starting_without_a_known_type_is_refused(app, alice, posted, message):
 
 @pytest.mark.parametrize(
     ("posted", "message"),
-    [({}, "Choose the manufacturer."),
-     ({"manufacturer": "Huawei"}, "Choose the manufacturer from the list."),
-     ({"manufacturer": "<b>Audi</b>"}, "Choose the manufacturer from the list.")],
+    [
+        ({}, "Choose the manufacturer."),
+        ({"manufacturer": "Huawei"}, "Choose the manufacturer from the list."),
+        ({"manufacturer": "<b>Audi</b>"}, "Choose the manufacturer from the list."),
+    ],
     ids=["nothing chosen", "another type's manufacturer", "made up"],
 )
 def test_manufacturer_not_in_the_catalog_is_refused(app, alice, posted, message):
@@ -326,10 +416,12 @@ def test_manufacturer_not_in_the_catalog_is_refused(app, alice, posted, message)
 
 @pytest.mark.parametrize(
     ("choice", "message"),
-    [(None, "Choose a group, or no group."),
-     ("other-tenant", "Choose a group from the list."),
-     ("random", "Choose a group from the list."),
-     ("not-a-uuid", "Choose a group from the list.")],
+    [
+        (None, "Choose a group, or no group."),
+        ("other-tenant", "Choose a group from the list."),
+        ("random", "Choose a group from the list."),
+        ("not-a-uuid", "Choose a group from the list."),
+    ],
 )
 def test_collective_not_of_this_tenant_is_refused(app, alice, world, choice, message):
     request_id = at_details(alice, "EV", "Audi")
@@ -371,7 +463,8 @@ def test_details_and_check_before_a_manufacturer_go_to_the_manufacturer(alice):
     for page in ("details", "collective", "check"):
         assert path_of(alice.get(url(request_id, page))) == url(request_id, "manufacturer")
         assert path_of(alice.post(url(request_id, page), data={"vin": VIN})) == url(
-            request_id, "manufacturer")
+            request_id, "manufacturer"
+        )
 
 
 def test_collective_and_check_before_the_details_go_to_the_details(alice):
@@ -439,13 +532,17 @@ def test_progress_and_back_links(alice, world):
 def test_manufacturer_search_answers_htmx_with_the_options_only(alice):
     request_id = start(alice, "EV")
 
-    response = alice.get(url(request_id, "manufacturer") + "?q=vo",
-                         headers={**HX, "HX-Target": "manufacturer-options"})
+    response = alice.get(
+        url(request_id, "manufacturer") + "?q=vo",
+        headers={**HX, "HX-Target": "manufacturer-options"},
+    )
 
     assert response.status_code == 200
     assert "<html" not in response.text
     assert re.findall(r'name="manufacturer" value="([^"]+)"', response.text) == [
-        "Volkswagen", "Volvo"]
+        "Volkswagen",
+        "Volvo",
+    ]
     assert "HX-Request" in response.headers["Vary"]
     full = alice.get(url(request_id, "manufacturer") + "?q=zz")
     assert "No manufacturer matches" in full.text
@@ -458,11 +555,21 @@ def wizard_urls(draft_id, done_id):
     """Every wizard URL of two requests (a Draft and a Succeeded one), with their method."""
     urls = [("GET", url(draft_id)), ("GET", url(done_id))]
     for request_id in (draft_id, done_id):
-        for page in ("type", "manufacturer", "details", "collective", "check",
-                     "steps/1", "steps/2"):
+        for page in (
+            "type",
+            "manufacturer",
+            "details",
+            "collective",
+            "check",
+            "steps/1",
+            "steps/2",
+        ):
             urls += [("GET", url(request_id, page)), ("POST", url(request_id, page))]
-        urls += [("GET", url(request_id, "consent")), ("GET", url(request_id, "done")),
-                 ("POST", url(request_id, "cancel"))]
+        urls += [
+            ("GET", url(request_id, "consent")),
+            ("GET", url(request_id, "done")),
+            ("POST", url(request_id, "cancel")),
+        ]
     return urls
 
 
@@ -474,8 +581,14 @@ def test_another_persons_request_is_not_found_on_every_url(app, alice, world, in
     client = signed_in_client(app, getattr(world, intruder))
 
     for method, path in wizard_urls(draft_id, done_id):
-        data = {"type": "PV", "manufacturer": "BMW", "vin": VIN, "collective": "none",
-                "code": PAIRING_CODE, "version": TERMS_VERSION}
+        data = {
+            "type": "PV",
+            "manufacturer": "BMW",
+            "vin": VIN,
+            "collective": "none",
+            "code": PAIRING_CODE,
+            "version": TERMS_VERSION,
+        }
         response = client.open(path, method=method, data=data if method == "POST" else None)
         assert response.status_code == 404, (method, path, response.status_code)
         assert "Page not found" in response.text
@@ -531,9 +644,13 @@ def test_changing_the_manufacturer_within_a_type_keeps_the_vin(app, alice, world
 
 
 def test_changing_the_manufacturer_drops_details_that_no_longer_apply(app, alice, world):
-    request_id = walk_to_check(alice, "PV", "SMA", {"plantId": "1234567",
-                                                    "email": "owner@example.be"},
-                               str(world.household_id))
+    request_id = walk_to_check(
+        alice,
+        "PV",
+        "SMA",
+        {"plantId": "1234567", "email": "owner@example.be"},
+        str(world.household_id),
+    )
 
     answer(alice, request_id, "manufacturer", {"manufacturer": "Enphase"}, expect="details")
 
@@ -570,8 +687,9 @@ def test_change_link_returns_to_check_answers(app, alice, world, question):
 
 
 def test_answers_are_shown_back_on_their_pages(alice, world):
-    request_id = walk_to_check(alice, "SmartMeter", "Fluvius", {"ean": EAN, "flow": "B2B"},
-                               str(world.community_id))
+    request_id = walk_to_check(
+        alice, "SmartMeter", "Fluvius", {"ean": EAN, "flow": "B2B"}, str(world.community_id)
+    )
 
     assert radio_checked(alice.get(url(request_id, "type")), "SmartMeter")
     assert radio_checked(alice.get(url(request_id, "manufacturer")), "Fluvius")
@@ -588,8 +706,7 @@ def test_reposting_a_question_after_submission_changes_nothing(app, alice, world
     request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
     submit(alice, request_id)
     before = snapshot(app, request_id)
-    posted = {"type": "PV", "manufacturer": "BMW", "vin": NORTH_AMERICAN_VIN,
-              "collective": "none"}
+    posted = {"type": "PV", "manufacturer": "BMW", "vin": NORTH_AMERICAN_VIN, "collective": "none"}
 
     response = alice.post(url(request_id, question), data=posted)
 
@@ -619,7 +736,9 @@ def test_submitting_twice_creates_the_steps_once(app, alice, world):
     request = get_request(app, request_id)
     assert request.status == Status.PENDING
     assert [(s.position, s.kind, s.status) for s in request.steps] == [
-        (1, "terms", StepStatus.TODO), (2, "pairing_code", StepStatus.TODO)]
+        (1, "terms", StepStatus.TODO),
+        (2, "pairing_code", StepStatus.TODO),
+    ]
     assert count(app, ConsentStep) == 2
     assert [e.data["to"] for e in request.events if e.kind == "status"] == ["Pending"]
     assert request.submitted_at is not None
@@ -673,13 +792,12 @@ def test_terms_of_another_version_are_not_accepted(app, alice, world):
 
     assert path_of(response) == url(request_id, "steps/1")
     assert "The terms changed while you were reading them." in " ".join(
-        notices(alice.get(url(request_id, "steps/1"))))
+        notices(alice.get(url(request_id, "steps/1")))
+    )
     assert get_request(app, request_id).steps[0].status == StepStatus.TODO
 
 
-def test_wrong_pairing_code_keeps_the_step_open_then_the_right_one_completes(
-    app, alice, world
-):
+def test_wrong_pairing_code_keeps_the_step_open_then_the_right_one_completes(app, alice, world):
     request_id = xenn_at_check(alice, world)
     submit(alice, request_id)
     accept_terms(alice, request_id)
@@ -727,8 +845,11 @@ def test_consent_steps_answer_htmx_posts(app, alice, world):
 
 @pytest.mark.parametrize(
     ("code", "message"),
-    [("", "Enter the code"), ("48291", "This should be 6 digits, for example 750218."),
-     ("ABCDEF", "This should be 6 digits, for example 750218.")],
+    [
+        ("", "Enter the code"),
+        ("48291", "This should be 6 digits, for example 750218."),
+        ("ABCDEF", "This should be 6 digits, for example 750218."),
+    ],
 )
 def test_malformed_pairing_code_is_explained(app, alice, world, code, message):
     request_id = xenn_at_check(alice, world)
@@ -759,7 +880,10 @@ def test_last_step_creates_exactly_one_entity_in_the_chosen_collective(app, alic
     assert entity.information == {"reference": XENN_REFERENCE}
     assert entity.status == "Connected"
     assert [e.data["to"] for e in request.events if e.kind == "status"] == [
-        "Pending", "InProgress", "Succeeded"]
+        "Pending",
+        "InProgress",
+        "Succeeded",
+    ]
     done = alice.get(url(request_id, "done"))
     assert "Your retrofit meter reader is connected" in done.text
     assert str(entity.id) in done.text and "Sunny Street" in done.text
@@ -775,14 +899,16 @@ def test_posting_the_last_step_twice_creates_one_entity(app, alice, world):
     assert len(entities_of(app, request_id)) == 1
     assert count(app, Entity) == 1
     assert get_request(app, request_id).status == Status.SUCCEEDED
-    assert path_of(alice.post(url(request_id, "steps/1"),
-                              data={"version": TERMS_VERSION})) == url(request_id, "done")
+    assert path_of(alice.post(url(request_id, "steps/1"), data={"version": TERMS_VERSION})) == url(
+        request_id, "done"
+    )
     assert count(app, Entity) == 1
 
 
 def test_p1_dongle_onboarding_without_a_group(app, alice):
-    request_id = walk_to_check(alice, "SmartMeter", "re.alto P1-Dongle",
-                               {"code": "ra1b-2c3d-4e5f"}, "none")
+    request_id = walk_to_check(
+        alice, "SmartMeter", "re.alto P1-Dongle", {"code": "ra1b-2c3d-4e5f"}, "none"
+    )
     submit(alice, request_id)
     accept_terms(alice, request_id)
 
@@ -801,10 +927,14 @@ def test_fluvius_needs_an_ean_and_a_flow_stored_under_properties(app, alice, wor
     details = alice.get(url(request_id, "details"))
     assert 'name="ean"' in details.text and 'name="flow"' in details.text
 
-    answer(alice, request_id, "details", {"ean": "54 1448 8200 1234 5678", "flow": "B2B"},
-           expect="collective")
-    answer(alice, request_id, "collective", {"collective": str(world.household_id)},
-           expect="check")
+    answer(
+        alice,
+        request_id,
+        "details",
+        {"ean": "54 1448 8200 1234 5678", "flow": "B2B"},
+        expect="collective",
+    )
+    answer(alice, request_id, "collective", {"collective": str(world.household_id)}, expect="check")
 
     request = get_request(app, request_id)
     assert request.information == {"ean": EAN}
@@ -860,7 +990,7 @@ def test_home_lists_connected_devices_and_pending_requests(alice, world):
 
     home = alice.get("/")
 
-    table = home.text[home.text.index("Connected devices"):]
+    table = home.text[home.text.index("Connected devices") :]
     assert "Xenn retrofit meter reader" in table
     assert XENN_REFERENCE in table and "Alice&#39;s home" in table and "Connected" in table
     assert "No device is connected yet." not in home.text
@@ -894,7 +1024,8 @@ def test_cancel_a_draft(app, alice, world):
     assert path_of(alice.get(url(request_id, "details"))) == url(request_id, "consent")
     assert "This request is canceled" in alice.get(url(request_id, "consent")).text
     assert path_of(alice.post(url(request_id, "details"), data={"vin": VIN})) == url(
-        request_id, "consent")
+        request_id, "consent"
+    )
     assert get_request(app, request_id).information == {}
 
 
@@ -906,8 +1037,9 @@ def test_cancel_a_pending_request_then_its_steps_are_closed(app, alice, world):
 
     assert get_request(app, request_id).status == Status.CANCELED
     assert path_of(alice.get(url(request_id, "steps/1"))) == url(request_id, "consent")
-    assert path_of(alice.post(url(request_id, "steps/1"),
-                              data={"version": TERMS_VERSION})) == url(request_id, "consent")
+    assert path_of(alice.post(url(request_id, "steps/1"), data={"version": TERMS_VERSION})) == url(
+        request_id, "consent"
+    )
     assert get_request(app, request_id).steps[0].status == StepStatus.TODO
 
 
@@ -936,8 +1068,7 @@ def csrf_client(app, email):
     """A signed-in client whose every request carries the CSRF header, as htmx sends it."""
     client = app.test_client()
     token = csrf_token(client.get("/auth/login"))
-    client.post("/auth/login", data={"email": email, "password": PASSWORD,
-                                     "csrf_token": token})
+    client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
     client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client.get("/"))
     return client
 
@@ -953,16 +1084,19 @@ def post_without_token(client, path, data):
 @pytest.mark.csrf
 def test_every_wizard_post_without_a_csrf_token_is_refused(app, world):
     client = csrf_client(app, world.alice)
-    assert post_without_token(client, "/onboarding/new", {"type": "RetrofitMeter"}).status_code \
-        == 400
+    assert (
+        post_without_token(client, "/onboarding/new", {"type": "RetrofitMeter"}).status_code == 400
+    )
     assert count(app, OnboardingRequest) == 0
 
     request_id = start(client, "RetrofitMeter")
-    for page, data in [("type", {"type": "RetrofitMeter"}),
-                       ("manufacturer", {"manufacturer": "Xenn"}),
-                       ("details", {"reference": XENN_REFERENCE}),
-                       ("collective", {"collective": "none"}),
-                       ("check", {})]:
+    for page, data in [
+        ("type", {"type": "RetrofitMeter"}),
+        ("manufacturer", {"manufacturer": "Xenn"}),
+        ("details", {"reference": XENN_REFERENCE}),
+        ("collective", {"collective": "none"}),
+        ("check", {}),
+    ]:
         before = snapshot(app, request_id)
         refused = post_without_token(client, url(request_id, page), data)
         assert refused.status_code == 400, page
@@ -973,8 +1107,10 @@ def test_every_wizard_post_without_a_csrf_token_is_refused(app, world):
 
     for position, data in [(1, {"version": TERMS_VERSION}), (2, {"code": PAIRING_CODE})]:
         before = snapshot(app, request_id)
-        assert post_without_token(client, url(request_id, f"steps/{position}"),
-                                  data).status_code == 400
+        assert (
+            post_without_token(client, url(request_id, f"steps/{position}"), data).status_code
+            == 400
+        )
         assert snapshot(app, request_id) == before
         client.post(url(request_id, f"steps/{position}"), data=data)
     assert get_request(app, request_id).status == Status.SUCCEEDED
@@ -989,8 +1125,9 @@ def test_htmx_wizard_post_with_the_csrf_header_passes(app, world):
     client = csrf_client(app, world.alice)
     token = client.environ_base.pop("HTTP_X_CSRFTOKEN")
 
-    response = client.post("/onboarding/new", data={"type": "EV"},
-                           headers={**HX, "X-CSRFToken": token})
+    response = client.post(
+        "/onboarding/new", data={"type": "EV"}, headers={**HX, "X-CSRFToken": token}
+    )
 
     assert response.status_code == 302
     assert count(app, OnboardingRequest) == 1
@@ -1000,8 +1137,7 @@ def test_htmx_wizard_post_with_the_csrf_header_passes(app, world):
 def test_a_form_token_passes_without_the_header(app, world):
     client = csrf_client(app, world.alice)
     page = client.get("/onboarding/new")
-    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"',
-                      page.text)
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page.text)
     assert token
     client.environ_base.pop("HTTP_X_CSRFTOKEN")
 
@@ -1028,7 +1164,8 @@ def test_a_step_url_of_a_draft_leads_back_to_its_question(alice):
 def test_answering_a_canceled_draft_does_not_claim_it_was_sent(alice):
     request_id = start(alice, "RetrofitMeter")
     alice.post(url(request_id, "cancel"))
-    response = alice.post(url(request_id, "manufacturer"), data={"manufacturer": "Xenn"},
-                          follow_redirects=True)
+    response = alice.post(
+        url(request_id, "manufacturer"), data={"manufacturer": "Xenn"}, follow_redirects=True
+    )
     assert "already sent" not in response.text
     assert "canceled" in response.text.lower()

@@ -39,7 +39,10 @@ def test_shipped_catalog_has_the_four_types_with_their_manufacturers(catalog):
 
 def test_every_type_has_a_label_and_description(catalog):
     assert [t.label for t in catalog.types.values()] == [
-        "Electric vehicle", "Solar inverter", "Smart meter", "Retrofit meter reader",
+        "Electric vehicle",
+        "Solar inverter",
+        "Smart meter",
+        "Retrofit meter reader",
     ]
     assert all(t.description for t in catalog.types.values())
 
@@ -82,7 +85,9 @@ def test_sma_plant_id_and_email_rules(catalog):
     assert (plant_id.label, plant_id.rule, plant_id.pattern) == ("Plant ID", "pattern", "[0-9]{7}")
     assert (plant_id.description, plant_id.example) == ("7 digits", "1234567")
     assert (email.label, email.rule, email.required) == (
-        "Email address of the account", "email", True
+        "Email address of the account",
+        "email",
+        True,
     )
 
 
@@ -92,7 +97,10 @@ def test_fluvius_needs_an_ean_and_a_flow_kept_under_properties(catalog):
 
     assert (ean.name, ean.rule, ean.target) == ("ean", "ean", "information")
     assert (flow.name, flow.rule, flow.target, flow.required) == (
-        "flow", "choice", "properties", True
+        "flow",
+        "choice",
+        "properties",
+        True,
     )
     assert flow.choices == (Choice("B2C", "Home (B2C)"), Choice("B2B", "Business (B2B)"))
     assert steps_of(fluvius) == [("terms", None), ("redirect", "fluvius")]
@@ -104,7 +112,8 @@ def test_p1_dongle_needs_its_code_and_a_pairing_code(catalog):
 
     assert attribute_names(dongle) == ["code"]
     assert (dongle.attributes[0].pattern, dongle.attributes[0].example) == (
-        "[0-9A-Z]{12}", "RA1B2C3D4E5F"
+        "[0-9A-Z]{12}",
+        "RA1B2C3D4E5F",
     )
     assert steps_of(dongle) == [("terms", None), ("pairing_code", None)]
     assert dongle.pairing is not None
@@ -116,7 +125,9 @@ def test_xenn_needs_its_reference_and_a_pairing_code(catalog):
     reference = xenn.attributes[0]
 
     assert (reference.name, reference.rule, reference.pattern) == (
-        "reference", "pattern", "P[0-9]{10}"
+        "reference",
+        "pattern",
+        "P[0-9]{10}",
     )
     assert reference.example == "P1000000000"
     assert steps_of(xenn) == [("terms", None), ("pairing_code", None)]
@@ -268,10 +279,12 @@ BROKEN = {
         "unknown key(s) descripton",
     ),
     "empty manufacturers table": (
-        VALID.replace('[types.EV.manufacturers.Audi]\nprovider = "audi"\n'
-                      'attributes = [{ name = "vin", label = "VIN", hint = "17 characters.", '
-                      'rule = "vin" }]',
-                      "[types.EV.manufacturers]"),
+        VALID.replace(
+            '[types.EV.manufacturers.Audi]\nprovider = "audi"\n'
+            'attributes = [{ name = "vin", label = "VIN", hint = "17 characters.", '
+            'rule = "vin" }]',
+            "[types.EV.manufacturers]",
+        ),
         "types.EV",
         "has no manufacturers",
     ),
@@ -286,14 +299,17 @@ BROKEN = {
         "must be a table",
     ),
     "attribute listed twice": (
-        VALID.replace('rule = "vin" }]', 'rule = "vin" }, { name = "vin", label = "VIN", '
-                      'hint = "Again.", rule = "vin" }]'),
+        VALID.replace(
+            'rule = "vin" }]',
+            'rule = "vin" }, { name = "vin", label = "VIN", hint = "Again.", rule = "vin" }]',
+        ),
         "types.EV.manufacturers.Audi.attributes[1]",
         "attribute 'vin' is listed twice",
     ),
     "attribute named but defined nowhere": (
-        VALID.replace('[{ name = "vin", label = "VIN", hint = "17 characters.", rule = "vin" }]',
-                      '["vin"]'),
+        VALID.replace(
+            '[{ name = "vin", label = "VIN", hint = "17 characters.", rule = "vin" }]', '["vin"]'
+        ),
         "types.EV.manufacturers.Audi.attributes.vin",
         "'rule' must be one of",
     ),
@@ -333,12 +349,16 @@ def test_missing_catalog_file_is_refused(tmp_path):
 
 
 def test_app_refuses_to_start_with_a_broken_catalog(tmp_path):
-    broken = write(tmp_path, VALID.replace('steps = ["terms", "redirect"]',
-                                           'steps = ["redirect"]'))
+    broken = write(tmp_path, VALID.replace('steps = ["terms", "redirect"]', 'steps = ["redirect"]'))
 
     with pytest.raises(CatalogError) as caught:
-        create_app({"TESTING": True, "CATALOG_PATH": str(broken),
-                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"})
+        create_app(
+            {
+                "TESTING": True,
+                "CATALOG_PATH": str(broken),
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}",
+            }
+        )
 
     assert str(caught.value) == refused(broken)
     assert str(broken) in str(caught.value)
@@ -346,8 +366,13 @@ def test_app_refuses_to_start_with_a_broken_catalog(tmp_path):
 
 
 def test_app_starts_with_a_valid_catalog_of_its_own(tmp_path):
-    app = create_app({"TESTING": True, "CATALOG_PATH": str(write(tmp_path, VALID)),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "CATALOG_PATH": str(write(tmp_path, VALID)),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}",
+        }
+    )
 
     assert list(app.extensions["catalog"].types) == ["EV", "Meter"]
 
@@ -356,8 +381,13 @@ def test_app_starts_with_a_valid_catalog_of_its_own(tmp_path):
 
 
 def attribute(rule, **kwargs):
-    return Attribute(name=kwargs.pop("name", "value"), label=kwargs.pop("label", "Plant ID"),
-                     hint="", rule=rule, **kwargs)
+    return Attribute(
+        name=kwargs.pop("name", "value"),
+        label=kwargs.pop("label", "Plant ID"),
+        hint="",
+        rule=rule,
+        **kwargs,
+    )
 
 
 def message_of(attr, raw):
@@ -381,8 +411,12 @@ def test_clean_ean_normalises_and_checks_the_check_digit():
 
 
 def test_clean_pattern_matches_the_normalised_value():
-    code = attribute("pattern", pattern="P[0-9]{10}", description="P followed by 10 digits",
-                     example="P1000000000")
+    code = attribute(
+        "pattern",
+        pattern="P[0-9]{10}",
+        description="P followed by 10 digits",
+        example="P1000000000",
+    )
 
     assert code.clean("p 100-000-0000") == "P1000000000"
     assert message_of(code, "P123") == (
@@ -401,8 +435,11 @@ def test_clean_email_keeps_the_local_part_and_lower_cases_the_domain():
 
 
 def test_clean_choice_takes_only_an_offered_value():
-    flow = attribute("choice", label="Type of contract",
-                     choices=(Choice("B2C", "Home"), Choice("B2B", "Business")))
+    flow = attribute(
+        "choice",
+        label="Type of contract",
+        choices=(Choice("B2C", "Home"), Choice("B2B", "Business")),
+    )
 
     assert flow.clean("B2B") == "B2B"
     assert message_of(flow, "B2X") == "Choose type of contract."
@@ -421,10 +458,9 @@ def test_required_value_missing_says_what_to_enter():
         "Enter plant ID."
     )
     assert message_of(attribute("vin", label="EAN code"), None) == "Enter EAN code."
-    assert message_of(attribute("choice", label="Type of contract",
-                                choices=(Choice("B2C", "Home"),)), "") == (
-        "Choose type of contract."
-    )
+    assert message_of(
+        attribute("choice", label="Type of contract", choices=(Choice("B2C", "Home"),)), ""
+    ) == ("Choose type of contract.")
 
 
 def test_optional_value_left_empty_is_none():

@@ -37,7 +37,12 @@ FORBIDDEN = set(itertools.product(Status, Status)) - ALLOWED
 
 def test_statuses_use_the_api_names():
     assert [s.value for s in Status] == [
-        "Draft", "Pending", "InProgress", "Succeeded", "Failed", "Canceled",
+        "Draft",
+        "Pending",
+        "InProgress",
+        "Succeeded",
+        "Failed",
+        "Canceled",
     ]
 
 

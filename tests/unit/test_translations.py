@@ -126,8 +126,10 @@ def test_a_message_without_a_translation_fails_the_check():
     catalog.add("Continue", "Doorgaan", flags=["fuzzy"])
     catalog.add("Back", "")
 
-    found = problems(["Sign in", "Question %(number)d of %(count)d", "Continue", "Back",
-                      "Cancel this request"], catalog)
+    found = problems(
+        ["Sign in", "Question %(number)d of %(count)d", "Continue", "Back", "Cancel this request"],
+        catalog,
+    )
 
     assert found == [
         "placeholders differ: 'Question %(number)d of %(count)d' -> 'Vraag %(number)d'",
@@ -162,9 +164,11 @@ def test_every_text_of_the_catalog_file_is_extracted(messages):
 
 
 def test_the_catalog_extractor_gives_each_text_its_line_and_place():
-    source = '[types.EV]\nlabel = "Electric vehicle"\ndescription = "A car."\n' \
-             '[types.EV.manufacturers.Tesla]\nprovider = "tesla"\n' \
-             'attributes = [{ name = "vin", label = "VIN", hint = "17 \\"letters\\"" }]\n'
+    source = (
+        '[types.EV]\nlabel = "Electric vehicle"\ndescription = "A car."\n'
+        '[types.EV.manufacturers.Tesla]\nprovider = "tesla"\n'
+        'attributes = [{ name = "vin", label = "VIN", hint = "17 \\"letters\\"" }]\n'
+    )
 
     assert catalog_texts(source) == [
         (2, "types.EV.label", "Electric vehicle"),
