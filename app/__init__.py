@@ -30,10 +30,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import htmx
     from app.catalog import init_app as init_catalog
-    from app.extensions import csrf, db, login_manager, migrate
+    from app.extensions import csrf, db, login_manager
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     htmx.init_app(app)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 from sqlalchemy import func, select
 
 from app.consent import crypto
 from app.extensions import db
 from app.models import ApiKey, OnboardingRequest, ProviderGrant, Role, Tenant, User, utcnow
 from app.onboarding.services import expire_if_due
-from app.onboarding.states import FINAL
+from app.onboarding.states import FINAL, Status
 from app.seed import seed_demo
 
 # AppGroup runs each command inside the app context, also under app.test_cli_runner().
@@ -97,9 +99,12 @@ def expire_requests() -> None:
     """Fail every request not final after REQUEST_EXPIRES_AFTER (meant for cron)."""
     max_age = current_app.config["REQUEST_EXPIRES_AFTER"]
     cutoff = utcnow() - max_age
+    # Status IN (the ones not final), not NOT IN (the final ones): an index on
+    # (status, created_at) answers the first with a range per status.
+    under_way = [s.value for s in Status if s not in FINAL]
     candidates = db.session.scalars(
         select(OnboardingRequest).where(
-            OnboardingRequest.status.not_in([s.value for s in FINAL]),
+            OnboardingRequest.status.in_(under_way),
             OnboardingRequest.created_at < cutoff,
         )
     ).all()
@@ -119,7 +124,33 @@ def rotate_tokens() -> None:
     click.echo(f"Re-encrypted the tokens of {len(grants)} grant(s).")
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class MigrationCommands(click.Group):
+    """`flask db ...`: Flask-Migrate's commands, imported (with Alembic) only when one runs,
+    so that a web worker, which never runs them, does not load Alembic."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        from flask_migrate import Migrate
+        from flask_migrate.cli import db as commands
+
+        info = parent.ensure_object(ScriptInfo) if parent else ScriptInfo()
+        app = info.load_app()
+        if "migrate" not in app.extensions:
+            Migrate(app, db, directory=str(MIGRATIONS))
+        # Flask-Migrate's own group parses the arguments and runs from here on.
+        return commands.make_context(info_name, args, parent=parent, **extra)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(MigrationCommands("db", help="Database migrations (Flask-Migrate)."))
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(tenants)
     app.cli.add_command(users)

@@ -41,6 +41,9 @@ class Config:
 
     MAX_CONTENT_LENGTH = 1024 * 1024
 
+    # Check every API answer against its published schema (always on in tests).
+    API_VALIDATE_RESPONSES = os.environ.get("API_VALIDATE_RESPONSES", "") == "1"
+
 
 class DevelopmentConfig(Config):
     pass

@@ -1,7 +1,10 @@
-"""Extensions, created here and bound to the app in create_app()."""
+"""Extensions, created here and bound to the app in create_app().
+
+Flask-Migrate is not among them: it imports Alembic, which only `flask db ...` needs, so
+app/cli.py sets it up when such a command runs and web workers never import it.
+"""
 
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -22,6 +25,5 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

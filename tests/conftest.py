@@ -18,6 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from app import create_app
 from app.extensions import db
 from app.i18n import compile_catalogs
+from tests.integration.helpers import StatementCounter
 
 
 def database_uri_for(tmp_path: Path) -> str:
@@ -57,6 +58,12 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def sql(app: Flask) -> StatementCounter:
+    """Counts the SQL statements of one request: `sql.of(lambda: client.get(url)).count`."""
+    return StatementCounter(app)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,12 +6,13 @@ from flask import Response, current_app, render_template
 
 from app.api import bp
 from app.api.spec import openapi_document
+from app.api.static_answers import static_json
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI 3.1 document, generated from the views and their models."""
-    return current_app.json.response(openapi_document())
+    """The OpenAPI 3.1 document, generated from the views and their models (with an ETag)."""
+    return static_json("openapi", openapi_document)
 
 
 @bp.get("/docs")

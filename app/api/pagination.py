@@ -1,4 +1,10 @@
-"""Cursor pages, ordered by (created_at, id): rows added meanwhile never shift a page."""
+"""Cursor pages, ordered by (created_at, id): rows added meanwhile never shift a page.
+
+The cursor is a row-value comparison, `(created_at, id) > (:created_at, :id)`, which an
+index on (tenant_id, created_at, id) answers by seeking straight to the page (see the
+models' indexes); the equivalent `created_at > x OR (created_at = x AND id > y)` is not
+read that way by PostgreSQL and scans from the tenant's first row.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 
 from app.api.problems import ApiProblem
 from app.extensions import db
@@ -44,12 +50,7 @@ def page(
     """Up to `limit` rows after `cursor`, and the cursor of the next page (None at the end)."""
     if cursor:
         created_at, row_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                model.created_at > created_at,
-                and_(model.created_at == created_at, model.id > row_id),
-            )
-        )
+        query = query.where(tuple_(model.created_at, model.id) > (created_at, row_id))
     rows = db.session.scalars(query.order_by(model.created_at, model.id).limit(limit + 1)).all()
     if len(rows) <= limit:
         return rows, None

@@ -32,6 +32,8 @@ from app.api.schemas import (
     OnboardingRequestPage,
 )
 from app.api.serializers import (
+    REQUEST_OUT_LIST,
+    REQUEST_OUT_ONE,
     catalog_out,
     collective_out,
     entity_out,
@@ -40,6 +42,7 @@ from app.api.serializers import (
     timestamp,
 )
 from app.api.spec import WRITE_ERRORS, responses, spec
+from app.api.static_answers import static_json
 from app.catalog import current_catalog
 from app.consent import service as consent_service
 from app.extensions import db
@@ -67,9 +70,10 @@ def _tenant_filter(principal: Principal, given: str | None) -> int:
 
 def _onboarding_request(principal: Principal, request_id: uuid.UUID) -> OnboardingRequest:
     """The caller's request with this id; 404 for a Draft, another tenant's, or none."""
-    query = select(OnboardingRequest).where(
-        OnboardingRequest.id == request_id,
-        OnboardingRequest.status != Status.DRAFT,
+    query = (
+        select(OnboardingRequest)
+        .where(OnboardingRequest.id == request_id, OnboardingRequest.status != Status.DRAFT)
+        .options(*REQUEST_OUT_ONE)
     )
     query = _scope_requests(principal, query)
     onboarding = db.session.scalar(query)
@@ -217,7 +221,9 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
         stmt = stmt.where(OnboardingRequest.created_at >= _aware(query.createdAfter))
     if query.createdBefore:
         stmt = stmt.where(OnboardingRequest.created_at < _aware(query.createdBefore))
-    rows, next_cursor = page(stmt, OnboardingRequest, query.limit, query.cursor)
+    rows, next_cursor = page(
+        stmt.options(*REQUEST_OUT_LIST), OnboardingRequest, query.limit, query.cursor
+    )
     return {"data": [request_out(r) for r in rows], "next": next_cursor}
 
 
@@ -258,16 +264,19 @@ def cancel_onboarding_request(request_id: uuid.UUID, json: CancelIn) -> Any:
 
 @bp.get("/onboarding/entities/types")
 @spec.validate(
-    resp=responses(HTTP_200=EntityTypeList), tags=[ONBOARDING], operation_id="listEntityTypes"
+    resp=responses(bodiless=(304,), HTTP_200=EntityTypeList),
+    tags=[ONBOARDING],
+    operation_id="listEntityTypes",
 )
 def entity_types() -> Any:
     """List the entity types, their manufacturers, attributes and consent steps
 
     The catalog: what each manufacturer needs to identify a device (and the rule each
-    value must follow), and which consent steps its owner takes.
+    value must follow), and which consent steps its owner takes. It changes only with a
+    deploy: the answer carries an ETag, and `If-None-Match` with it answers 304.
     """
     require_principal()
-    return catalog_out(current_catalog())
+    return static_json("entity-types", lambda: catalog_out(current_catalog()))
 
 
 # ---------------------------------------------------------------- entities

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import url_for
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from app.catalog import Catalog
 from app.consent.links import consent_url
@@ -58,6 +60,22 @@ def action_out(request: OnboardingRequest) -> dict[str, Any]:
         action["type"] = "Consent" if waiting_on_app else "Redirect"
         action["redirectLink"] = consent_url(request)
     return action
+
+
+# What request_out reads besides the row itself, loaded with the rows (a list runs the
+# same statements for 1 row or 100). The tenant is the caller's, already in the session.
+REQUEST_OUT_LIST: tuple[LoaderOption, ...] = (
+    selectinload(OnboardingRequest.steps),
+    selectinload(OnboardingRequest.entity),
+    selectinload(OnboardingRequest.collective),
+)
+# The same for one request, in the request's own statement where a join is cheap.
+REQUEST_OUT_ONE: tuple[LoaderOption, ...] = (
+    selectinload(OnboardingRequest.steps),
+    joinedload(OnboardingRequest.entity),
+    joinedload(OnboardingRequest.collective),
+    joinedload(OnboardingRequest.tenant),
+)
 
 
 def request_out(request: OnboardingRequest) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -20,19 +20,39 @@ class OnboardingRequest(db.Model):
     """Everything needed to identify one device and track its owner's consent."""
 
     __tablename__ = "onboarding_requests"
+    __table_args__ = (
+        # Cursor pages (app/api/pagination.py): a tenant's requests, and by status.
+        Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at", "id"),
+        Index(
+            "ix_onboarding_requests_tenant_status_created",
+            "tenant_id",
+            "status",
+            "created_at",
+            "id",
+        ),
+        # The expiry job: requests not final, oldest first.
+        Index("ix_onboarding_requests_status_created", "status", "created_at"),
+        # An owner's home page: under way and recent history, latest activity first.
+        Index(
+            "ix_onboarding_requests_owner_status_activity",
+            "owner_id",
+            "status",
+            "last_activity_at",
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     collective_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("collectives.id"))
     type: Mapped[str] = mapped_column(String(40))
     manufacturer: Mapped[str | None] = mapped_column(String(60))
     information: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     email: Mapped[str | None] = mapped_column(String(254))
     reference: Mapped[str | None] = mapped_column(String(200), index=True)
     return_url: Mapped[str | None] = mapped_column(String(2000))
-    status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT)
     failure_reason: Mapped[str | None] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20), default="wizard")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -123,13 +143,19 @@ class Entity(db.Model):
     """A device the platform may use; created exactly once, when its request succeeds."""
 
     __tablename__ = "entities"
+    __table_args__ = (
+        # Cursor pages: a tenant's entities, and by status; an owner's, newest first.
+        Index("ix_entities_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_entities_tenant_status_created", "tenant_id", "status", "created_at", "id"),
+        Index("ix_entities_owner_created", "owner_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     collective_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("collectives.id"))
     # Unique: the database itself refuses a second entity for one request.
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("onboarding_requests.id"), unique=True)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     type: Mapped[str] = mapped_column(String(40))
     manufacturer: Mapped[str] = mapped_column(String(60))
     information: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

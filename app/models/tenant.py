@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy import ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -40,9 +40,11 @@ class Collective(db.Model):
     """An optional group of entities inside a tenant: a household or an energy community."""
 
     __tablename__ = "collectives"
+    # Cursor pages of a tenant's collectives (app/api/pagination.py).
+    __table_args__ = (Index("ix_collectives_tenant_created", "tenant_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default=CollectiveKind.HOUSEHOLD)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

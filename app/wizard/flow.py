@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import url_for
+from flask import g, url_for
 from sqlalchemy import exists, select
 
 from app.catalog import current_catalog
@@ -21,10 +21,19 @@ def _has_details(request: OnboardingRequest) -> bool:
     return manufacturer is None or bool(manufacturer.attributes)
 
 
+def tenant_has_collectives(tenant_id: int) -> bool:
+    """Whether the tenant has groups (so the group question applies); asked by every flow
+    function a page calls, so looked up once per HTTP request."""
+    known: dict[int, bool] = g.setdefault("tenant_has_collectives", {})
+    if tenant_id not in known:
+        known[tenant_id] = bool(
+            db.session.scalar(select(exists().where(Collective.tenant_id == tenant_id)))
+        )
+    return known[tenant_id]
+
+
 def _tenant_has_collectives(request: OnboardingRequest) -> bool:
-    return bool(
-        db.session.scalar(select(exists().where(Collective.tenant_id == request.tenant_id)))
-    )
+    return tenant_has_collectives(request.tenant_id)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,9 @@ def _page(
     else:
         # No request yet: count as the next pages will, the check page included, and
         # the group question only when the tenant has groups.
-        count = len(flow.QUESTIONS) + (1 if current_user.tenant.collectives else 0)
+        count = len(flow.QUESTIONS) + (
+            1 if flow.tenant_has_collectives(current_user.tenant_id) else 0
+        )
         context["step_number"], context["step_count"] = 1, count
         context["back_url"] = url_for("main.home")
     return render(

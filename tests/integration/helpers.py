@@ -10,13 +10,15 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
@@ -237,6 +239,54 @@ def entities_of(app: Flask, request_id: uuid.UUID) -> list[Entity]:
         return found
 
 
+ROUND_OF_STATUSES = ("Pending", "Succeeded", "Canceled", "Draft")
+
+
+def add_requests(
+    app: Flask, tenant_id: int, n: int, owner_email: str | None = None
+) -> list[uuid.UUID]:
+    """`n` Xenn requests in the tenant (the owner's, if given), by turns Pending, Succeeded
+    (with its entity), Canceled and, for an owner, a Draft; steps and events included."""
+    from app.catalog import current_catalog
+    from app.onboarding import services
+
+    ids = []
+    with in_db(app) as session:
+        tenant = session.get(Tenant, tenant_id)
+        owner = (
+            session.scalar(select(User).where(User.email == owner_email)) if owner_email else None
+        )
+        actor = services.Actor.user(owner) if owner else services.SYSTEM
+        rounds = ROUND_OF_STATUSES if owner else ROUND_OF_STATUSES[:-1]
+        for i in range(n):
+            status = rounds[i % len(rounds)]
+            if status == "Draft":
+                request = services.start_draft(
+                    tenant, owner, "RetrofitMeter", current_catalog(), actor
+                )
+            else:
+                request = services.create_request(
+                    tenant,
+                    "RetrofitMeter",
+                    "Xenn",
+                    {},
+                    current_catalog(),
+                    actor,
+                    reference=XENN_REFERENCE,
+                    owner=owner,
+                    created_by=owner,
+                )
+            session.flush()
+            if status == "Succeeded":
+                for step in list(request.steps):
+                    services.complete_step(request, step, actor, {})
+            elif status == "Canceled":
+                services.cancel_request(request, actor)
+            ids.append(request.id)
+        session.commit()
+    return ids
+
+
 def count(app: Flask, model: type) -> int:
     with in_db(app) as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
@@ -279,3 +329,52 @@ def csrf_token(response: TestResponse) -> str:
 
 def _text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup)).split())
+
+
+# ---------------------------------------------------------------- SQL statements
+
+
+@dataclass
+class Statements:
+    """The SQL statements the database received, in order."""
+
+    sql: list[str] = field(default_factory=list)
+    response: TestResponse | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.sql)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{i}. {' '.join(s.split())[:300]}" for i, s in enumerate(self.sql, 1))
+
+
+@contextmanager
+def statements_sent(app: Flask) -> Iterator[Statements]:
+    """Every statement sent to the app's database inside the `with` (a SQLAlchemy event)."""
+    with app.app_context():
+        engine: Engine = db.engine
+    log = Statements()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        log.sql.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield log
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+class StatementCounter:
+    """Counts the statements one request (or any call) sends: `sql.of(lambda: client.get(...))`."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def of(self, call: Callable[[], TestResponse]) -> Statements:
+        with statements_sent(self.app) as log:
+            response = call()
+        assert response.status_code < 500, response.text[:2000]
+        log.response = response
+        return log
