@@ -204,8 +204,10 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
     page. Rows created while you page appear at the end, never twice.
     """
     principal = require_principal()
+    # Held while the rows are serialised: each row's tenant is this one (no reload).
+    tenant = resolve_tenant(principal, query.tenantId)
     stmt = select(OnboardingRequest).where(
-        OnboardingRequest.tenant_id == _tenant_filter(principal, query.tenantId),
+        OnboardingRequest.tenant_id == tenant.id,
         OnboardingRequest.status != Status.DRAFT,
     )
     stmt = _scope_requests(principal, stmt)

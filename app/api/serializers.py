@@ -79,7 +79,8 @@ REQUEST_OUT_ONE: tuple[LoaderOption, ...] = (
 
 
 def request_out(request: OnboardingRequest) -> dict[str, Any]:
-    entity = request.entity
+    # Only a succeeded request has an entity: others need not look (a new one, above all).
+    entity = request.entity if request.status == Status.SUCCEEDED else None
     return {
         "id": str(request.id),
         "requestType": "Entity",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,6 +36,20 @@ def _tenant_has_collectives(request: OnboardingRequest) -> bool:
     return tenant_has_collectives(request.tenant_id)
 
 
+# For the statement that loads a request: whether its tenant has groups, in the same
+# round trip (remember the answer with `remember_tenant_has_collectives`).
+TENANT_HAS_COLLECTIVES = (
+    exists()
+    .where(Collective.tenant_id == OnboardingRequest.tenant_id)
+    .correlate(OnboardingRequest)
+    .label("tenant_has_collectives")
+)
+
+
+def remember_tenant_has_collectives(tenant_id: int, value: object) -> None:
+    g.setdefault("tenant_has_collectives", {})[tenant_id] = bool(value)
+
+
 @dataclass(frozen=True)
 class Question:
     name: str
@@ -53,19 +67,24 @@ CHECK = "check"
 
 
 def applicable(request: OnboardingRequest) -> list[Question]:
-    return [q for q in QUESTIONS if q.applies(request)]
+    return list(_applicable(request))
+
+
+def _applicable(request: OnboardingRequest) -> Iterator[Question]:
+    # Lazily: whether a later question applies is asked only when the walk reaches it.
+    return (q for q in QUESTIONS if q.applies(request))
 
 
 def next_question(request: OnboardingRequest) -> Question | None:
     """The first question still to answer, or None when the answers can be checked."""
-    return next((q for q in applicable(request) if q.name not in request.answered), None)
+    return next((q for q in _applicable(request) if q.name not in request.answered), None)
 
 
 def can_visit(request: OnboardingRequest, name: str) -> bool:
     """A Draft's question (or the check page) is open once everything before it is answered."""
     if request.status != Status.DRAFT:
         return False
-    for question in applicable(request):
+    for question in _applicable(request):
         if question.name == name:
             return True
         if question.name not in request.answered:

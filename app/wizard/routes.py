@@ -12,6 +12,8 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
 from app.catalog import EntityType, Manufacturer, current_catalog
@@ -21,7 +23,7 @@ from app.extensions import db, login_manager
 from app.htmx import follow, is_htmx, render
 from app.i18n import LANGUAGES, current_language, in_sentence, translate
 from app.identifiers import IdentifierError
-from app.models import ConsentStep, OnboardingRequest
+from app.models import ConsentStep, OnboardingRequest, Tenant
 from app.onboarding import services
 from app.onboarding.services import OWNER_LINK, Actor, InvalidAnswers, OnboardingError
 from app.onboarding.states import Status, StepStatus
@@ -68,17 +70,25 @@ def _is_owner(onboarding: OnboardingRequest) -> bool:
     )
 
 
-def _own_request(request_id: uuid.UUID) -> OnboardingRequest:
+def _own_request(request_id: uuid.UUID, *options: ORMOption) -> OnboardingRequest:
     """The signed-in person's request; 404 for anyone else's (another tenant's too)."""
-    onboarding = db.session.scalar(
-        select(OnboardingRequest).where(
-            OnboardingRequest.id == request_id,
-            OnboardingRequest.tenant_id == current_user.tenant_id,
-            OnboardingRequest.owner_id == current_user.id,
+    found = (
+        db.session.execute(
+            select(OnboardingRequest, flow.TENANT_HAS_COLLECTIVES)
+            .where(
+                OnboardingRequest.id == request_id,
+                OnboardingRequest.tenant_id == current_user.tenant_id,
+                OnboardingRequest.owner_id == current_user.id,
+            )
+            .options(*options)
         )
+        .unique()
+        .first()
     )
-    if onboarding is None:
+    if found is None:
         abort(404)
+    onboarding, has_collectives = found
+    flow.remember_tenant_has_collectives(onboarding.tenant_id, has_collectives)
     _expire_if_due(onboarding)
     return onboarding
 
@@ -89,8 +99,10 @@ def _expire_if_due(onboarding: OnboardingRequest) -> None:
         db.session.commit()
 
 
-def _question_or_redirect(request_id: uuid.UUID, name: str) -> OnboardingRequest | Response:
-    onboarding = _own_request(request_id)
+def _question_or_redirect(
+    request_id: uuid.UUID, name: str, *options: ORMOption
+) -> OnboardingRequest | Response:
+    onboarding = _own_request(request_id, *options)
     if onboarding.status != Status.DRAFT:
         # A canceled or failed request's own page says why; "already sent" would not.
         if request.method == "POST" and onboarding.status not in (Status.CANCELED, Status.FAILED):
@@ -102,8 +114,10 @@ def _question_or_redirect(request_id: uuid.UUID, name: str) -> OnboardingRequest
 
 
 def _after_answer(onboarding: OnboardingRequest) -> Response:
+    # Where to go is known before the commit, which would expire (and reload) the request.
+    where = flow.resume_url(onboarding)
     db.session.commit()
-    return redirect(flow.resume_url(onboarding))
+    return redirect(where)
 
 
 def _form_errors(form: Any) -> ErrorList:
@@ -260,21 +274,23 @@ COLLECTIVE_KINDS = {"Household": _l("Household"), "Community": _l("Community")}
 @bp.route("/<uuid:request_id>/collective", methods=["GET", "POST"])
 @login_required
 def collective(request_id: uuid.UUID) -> Response:
-    onboarding = _question_or_redirect(request_id, services.QUESTION_COLLECTIVE)
+    # The tenant's groups come with the request, in one statement.
+    onboarding = _question_or_redirect(
+        request_id,
+        services.QUESTION_COLLECTIVE,
+        joinedload(OnboardingRequest.tenant).joinedload(Tenant.collectives),
+    )
     if isinstance(onboarding, Response):
         return onboarding
-    collectives = current_user.tenant.collectives
+    collectives = onboarding.tenant.collectives
     chosen = None
     if services.QUESTION_COLLECTIVE in onboarding.answered:
         chosen = str(onboarding.collective_id) if onboarding.collective_id else NO_COLLECTIVE
     form = CollectiveForm([(str(c.id), c.name) for c in collectives], data={"collective": chosen})
     if form.validate_on_submit():
         value = form.collective.data
-        group = (
-            None
-            if value == NO_COLLECTIVE
-            else services.tenant_collective(onboarding.tenant_id, value)
-        )
+        # The form took only one of these, all the request's tenant's.
+        group = next((c for c in collectives if str(c.id) == value), None)
         services.choose_collective(onboarding, group, _actor())
         return _after_answer(onboarding)
     options = [(str(c.id), c.name, COLLECTIVE_KINDS.get(c.kind, c.kind)) for c in collectives]

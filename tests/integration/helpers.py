@@ -243,10 +243,15 @@ ROUND_OF_STATUSES = ("Pending", "Succeeded", "Canceled", "Draft")
 
 
 def add_requests(
-    app: Flask, tenant_id: int, n: int, owner_email: str | None = None
+    app: Flask,
+    tenant_id: int,
+    n: int,
+    owner_email: str | None = None,
+    collective_ids: tuple[uuid.UUID, ...] = (),
 ) -> list[uuid.UUID]:
     """`n` Xenn requests in the tenant (the owner's, if given), by turns Pending, Succeeded
-    (with its entity), Canceled and, for an owner, a Draft; steps and events included."""
+    (with its entity), Canceled and, for an owner, a Draft; steps and events included.
+    Sent requests go by turns into `collective_ids` and no collective."""
     from app.catalog import current_catalog
     from app.onboarding import services
 
@@ -258,6 +263,7 @@ def add_requests(
         )
         actor = services.Actor.user(owner) if owner else services.SYSTEM
         rounds = ROUND_OF_STATUSES if owner else ROUND_OF_STATUSES[:-1]
+        groups = [session.get(Collective, c) for c in collective_ids] + [None]
         for i in range(n):
             status = rounds[i % len(rounds)]
             if status == "Draft":
@@ -275,6 +281,7 @@ def add_requests(
                     reference=XENN_REFERENCE,
                     owner=owner,
                     created_by=owner,
+                    collective=groups[i % len(groups)],
                 )
             session.flush()
             if status == "Succeeded":
@@ -347,6 +354,9 @@ class Statements:
 
     def __str__(self) -> str:
         return "\n".join(f"{i}. {' '.join(s.split())[:300]}" for i, s in enumerate(self.sql, 1))
+
+    def __repr__(self) -> str:
+        return f"{self.count} statements:\n{self}"
 
 
 @contextmanager

@@ -1,0 +1,198 @@
+"""SQL statements per request: lists cost the same for 1, 10 or 100 rows, and a wizard page
+at most 4. Counted with a SQLAlchemy event (the `sql` fixture), so the figures are exact
+and the same on every run; a regression names the statements it added."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.integration.helpers import (
+    HX,
+    VIN,
+    XENN_REFERENCE,
+    StatementCounter,
+    World,
+    add_requests,
+    make_world,
+    signed_in_client,
+    start,
+    url,
+)
+from tests.integration.test_api import issue_key
+
+API = "/api/v1"
+SIZES = (1, 10, 100)
+WIZARD_PAGE_LIMIT = 4
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return make_world(app)
+
+
+@pytest.fixture
+def partner(app: Flask, world: World) -> FlaskClient:
+    secret, _key_id = issue_key(app, world.acme_id)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    # A key's first call of the minute also records when it was used (one UPDATE); the
+    # counts below are of the calls after it.
+    assert client.get(f"{API}/collectives").status_code == 200
+    return client
+
+
+@pytest.fixture
+def alice(app: Flask, world: World) -> FlaskClient:
+    return signed_in_client(app, world.alice)
+
+
+def counts_by_size(app: Flask, world: World, sql: StatementCounter, get, owner=None):
+    """{rows: statements} for `get()` with 1, 10 and 100 requests in acme."""
+    counts = {}
+    made = 0
+    for size in SIZES:
+        add_requests(
+            app,
+            world.acme_id,
+            size - made,
+            owner_email=owner,
+            collective_ids=(world.household_id, world.community_id),
+        )
+        made = size
+        log = sql.of(get)
+        counts[size] = log
+    return counts
+
+
+def same_count(counts) -> bool:
+    return len({log.count for log in counts.values()}) == 1
+
+
+def describe(counts) -> str:
+    return "\n\n".join(f"{size} rows: {log!r}" for size, log in counts.items())
+
+
+# ---------------------------------------------------------------- API
+
+
+def test_the_request_list_costs_the_same_for_1_10_or_100_rows(app, world, partner, sql) -> None:
+    counts = counts_by_size(
+        app, world, sql, lambda: partner.get(f"{API}/onboarding/entities?limit=100")
+    )
+    assert [len(log.response.json["data"]) for log in counts.values()] == [1, 10, 100]
+    assert same_count(counts), describe(counts)
+    # The key; the tenant; the rows; their steps, entities and collectives.
+    assert counts[100].count <= 6, describe(counts)
+
+
+def test_a_cursor_page_costs_what_the_first_page_costs(app, world, partner, sql) -> None:
+    add_requests(app, world.acme_id, 30)
+    first = sql.of(lambda: partner.get(f"{API}/onboarding/entities?limit=10"))
+    cursor = first.response.json["next"]
+    later = sql.of(lambda: partner.get(f"{API}/onboarding/entities?limit=10&cursor={cursor}"))
+    filtered = sql.of(lambda: partner.get(f"{API}/onboarding/entities?limit=10&status=Pending"))
+    assert later.count == first.count, f"{first}\n\n{later}"
+    assert filtered.count <= first.count, filtered
+
+
+def test_the_entity_list_costs_the_same_for_1_10_or_100_rows(app, world, partner, sql) -> None:
+    counts = counts_by_size(app, world, sql, lambda: partner.get(f"{API}/entities?limit=100"))
+    # Every third request succeeded, so 0, 3 and 33 entities: a count that cannot grow.
+    assert same_count(counts), describe(counts)
+    assert counts[100].count <= 3, describe(counts)
+
+
+def test_getting_one_request(app, world, partner, sql) -> None:
+    pending, succeeded = add_requests(app, world.acme_id, 2, collective_ids=(world.household_id,))
+    for request_id in (pending, succeeded):
+        log = sql.of(lambda: partner.get(f"{API}/onboarding/entities/{request_id}"))  # noqa: B023
+        assert log.response.status_code == 200
+        # The key; the request with its entity, collective and tenant; its steps.
+        assert log.count <= 3, log
+
+
+def test_creating_a_request(partner, sql) -> None:
+    body = {"type": "EV", "manufacturer": "Audi", "vin": VIN}
+    log = sql.of(lambda: partner.post(f"{API}/onboarding/entities", json=body))
+    assert log.response.status_code == 201
+    # The key and tenant; the request, its 2 steps and 2 events (one INSERT each on SQLite).
+    assert log.count <= 7, log
+
+
+def test_the_types_answer_reads_only_the_key(partner, sql) -> None:
+    log = sql.of(lambda: partner.get(f"{API}/onboarding/entities/types"))
+    assert log.count == 1, log
+    again = sql.of(
+        lambda: partner.get(
+            f"{API}/onboarding/entities/types",
+            headers={"If-None-Match": log.response.headers["ETag"]},
+        )
+    )
+    assert again.response.status_code == 304
+    assert again.count == 1, again
+
+
+# ---------------------------------------------------------------- the wizard
+
+
+def _csrf_free_post(client: FlaskClient, path: str, data: dict[str, str], htmx: bool):
+    return client.post(path, data=data, headers=HX if htmx else {})
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_wizard_question_runs_at_most_4_statements(app, world, alice, sql, htmx) -> None:
+    headers = HX if htmx else {}
+    checked = {}
+    checked["start GET"] = sql.of(lambda: alice.get("/onboarding/new", headers=headers))
+    checked["start POST"] = sql.of(
+        lambda: _csrf_free_post(alice, "/onboarding/new", {"type": "RetrofitMeter"}, htmx)
+    )
+    request_id = uuid.UUID(
+        re.search(r"/onboarding/([0-9a-f-]{36})/", checked["start POST"].response.location)[1]
+    )
+    answers = [
+        ("type", {"type": "RetrofitMeter"}),
+        ("manufacturer", {"manufacturer": "Xenn"}),
+        ("details", {"reference": XENN_REFERENCE}),
+        ("collective", {"collective": str(world.household_id)}),
+    ]
+    for page, data in answers:
+        checked[f"{page} GET"] = sql.of(
+            lambda page=page: alice.get(url(request_id, page), headers=headers)
+        )
+        checked[f"{page} POST"] = sql.of(
+            lambda page=page, data=data: _csrf_free_post(alice, url(request_id, page), data, htmx)
+        )
+    checked["manufacturer search"] = sql.of(
+        lambda: alice.get(
+            url(request_id, "manufacturer") + "?q=xe",
+            headers={**HX, "HX-Target": "manufacturer-options"},
+        )
+    )
+    checked["check GET"] = sql.of(lambda: alice.get(url(request_id, "check"), headers=headers))
+    for name, log in checked.items():
+        assert log.response.status_code in (200, 302), (name, log.response.status_code)
+    too_many = {name: log for name, log in checked.items() if log.count > WIZARD_PAGE_LIMIT}
+    assert not too_many, "\n\n".join(f"{name}: {log!r}" for name, log in too_many.items())
+
+
+def test_an_invalid_answer_runs_at_most_4_statements(alice, sql) -> None:
+    request_id = start(alice, "RetrofitMeter")
+    alice.post(url(request_id, "manufacturer"), data={"manufacturer": "Xenn"})
+    log = sql.of(lambda: alice.post(url(request_id, "details"), data={"reference": "P12"}))
+    assert log.response.status_code == 422
+    assert log.count <= WIZARD_PAGE_LIMIT, log
+
+
+# ---------------------------------------------------------------- the owner's home page
+
+
+def test_the_home_page_costs_the_same_for_1_10_or_100_requests(app, world, alice, sql) -> None:
+    counts = counts_by_size(app, world, sql, lambda: alice.get("/"), owner=world.alice)
+    assert all(log.response.status_code == 200 for log in counts.values())
+    assert same_count(counts), describe(counts)
