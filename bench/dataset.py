@@ -97,7 +97,7 @@ STATEMENTS = [
     # Requests: n <= :requests spread over tenants and owners; the heavy owner's after.
     """
     INSERT INTO onboarding_requests (
-        id, tenant_id, collective_id, type, manufacturer, information, properties,
+        id, tenant_id, collective_id, type, manufacturer, information, device_id, properties,
         owner_id, email, reference, return_url, status, failure_reason, channel,
         created_by_id, answered, created_at, updated_at, last_activity_at, submitted_at,
         finished_at, version)
@@ -108,12 +108,8 @@ STATEMENTS = [
            END,
            (ARRAY['EV', 'EV', 'RetrofitMeter', 'SmartMeter'])[n % 4 + 1],
            (ARRAY['Audi', 'BMW', 'Xenn', 'P1-Dongle'])[n % 4 + 1],
-           CASE n % 4
-               WHEN 0 THEN json_build_object('vin', 'WAUZZZ8V0KA' || lpad((n % 1000000)::text, 6, '0'))
-               WHEN 1 THEN json_build_object('vin', 'WBA3A5C55CF' || lpad((n % 1000000)::text, 6, '0'))
-               WHEN 2 THEN json_build_object('reference', 'P1' || lpad((n % 1000000000)::text, 9, '0'))
-               ELSE json_build_object('code', 'RA' || upper(substr(md5(n::text), 1, 10)))
-           END,
+           json_build_object(attribute, device),
+           device,
            '{}'::json,
            owner, NULL, 'ref-' || n, NULL, status,
            CASE status WHEN 'Failed' THEN 'denied' END,
@@ -129,7 +125,8 @@ STATEMENTS = [
         SELECT n,
                CASE WHEN n <= :requests THEN (n - 1) % :tenants + 1 ELSE 1 END AS tenant,
                CASE WHEN n <= :requests
-                    THEN ((n - 1) / :tenants % :owners_per_tenant) * :tenants + (n - 1) % :tenants + 1
+                    THEN ((n - 1) / :tenants % :owners_per_tenant) * :tenants
+                         + (n - 1) % :tenants + 1
                     ELSE :owners + 1 END AS owner,
                CASE WHEN n % 100 < 60 THEN 'Succeeded'
                     WHEN n % 100 < 70 THEN 'Failed'
@@ -138,7 +135,14 @@ STATEMENTS = [
                     WHEN n % 100 < 97 THEN 'InProgress'
                     ELSE 'Draft' END AS status,
                now() - interval '10 days'
-                   + (n::float8 / (:requests + :heavy)) * interval '10 days' AS created
+                   + (n::float8 / (:requests + :heavy)) * interval '10 days' AS created,
+               (ARRAY['vin', 'vin', 'reference', 'code'])[n % 4 + 1] AS attribute,
+               CASE n % 4
+                   WHEN 0 THEN 'WAUZZZ8V0KA' || lpad((n % 1000000)::text, 6, '0')
+                   WHEN 1 THEN 'WBA3A5C55CF' || lpad((n % 1000000)::text, 6, '0')
+                   WHEN 2 THEN 'P1' || lpad((n % 1000000000)::text, 9, '0')
+                   ELSE 'RA' || upper(substr(md5(n::text), 1, 10))
+               END AS device
         FROM generate_series(1, :requests + :heavy) AS n
     ) AS r
     """,

@@ -99,15 +99,19 @@ PAGES: list[Page] = [
     Page("API list, first page", lambda t: f"{LIST}?limit={PAGE_SIZE}"),
     Page(
         "API list, deep cursor page (90 %)",
-        lambda t: f"{LIST}?limit={PAGE_SIZE}&cursor="
-        + _cursor_at(t, "onboarding_requests", 0.9, "AND status <> 'Draft'"),
+        lambda t: (
+            f"{LIST}?limit={PAGE_SIZE}&cursor="
+            + _cursor_at(t, "onboarding_requests", 0.9, "AND status <> 'Draft'")
+        ),
     ),
     Page("API list, status=Pending", lambda t: f"{LIST}?limit={PAGE_SIZE}&status=Pending"),
     Page("API list, status=Failed", lambda t: f"{LIST}?limit={PAGE_SIZE}&status=Failed"),
     Page(
         "API list, status=Pending, deep page (90 %)",
-        lambda t: f"{LIST}?limit={PAGE_SIZE}&status=Pending&cursor="
-        + _cursor_at(t, "onboarding_requests", 0.9, "AND status = 'Pending'"),
+        lambda t: (
+            f"{LIST}?limit={PAGE_SIZE}&status=Pending&cursor="
+            + _cursor_at(t, "onboarding_requests", 0.9, "AND status = 'Pending'")
+        ),
     ),
     Page("API get by id", lambda t: f"{LIST}/{_succeeded_request(t)}"),
     Page("API entities list, first page", lambda t: f"/api/v1/entities?limit={PAGE_SIZE}"),
@@ -135,7 +139,9 @@ def target(label: str, data: Dataset) -> Target:
     api = app.test_client()
     api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {data.api_secret}"
     owner = app.test_client()
-    signed_in = owner.post("/auth/login", data={"email": data.heavy_owner, "password": data.password})
+    signed_in = owner.post(
+        "/auth/login", data={"email": data.heavy_owner, "password": data.password}
+    )
     if signed_in.status_code != 302:
         raise RuntimeError(f"{label}: the heavy owner could not sign in ({signed_in.status_code})")
     return Target(label, data, app, api, owner)
@@ -292,9 +298,7 @@ def report(targets: list[Target], results: list[dict[str, Any]], samples: int) -
         for t in targets
         if t.data.seconds_to_load is not None
     )
-    verdict = (
-        "Goal missed: " + ", ".join(missed) if missed else "Every page meets the goal."
-    )
+    verdict = "Goal missed: " + ", ".join(missed) if missed else "Every page meets the goal."
     return f"""## Lists at a million rows
 
 `bench/scale.py` · {facts_line(run_facts(), samples=f"{samples} per page and size")}
@@ -304,7 +308,7 @@ Two PostgreSQL databases loaded by `bench/dataset.py` with set-based SQL: 10,000
 owner with 1,000 requests; {loads or "loads reused from an earlier run"}. The app answers
 each page in this process (Flask test client; the time is the app's and PostgreSQL's),
 the two sizes taking turns in batches of {BATCH}. Tenant 1's API key, pages of
-{PAGE_SIZE}. Goal: p95 at 1M ≤ {GOAL} × p95 at 10k.
+{PAGE_SIZE}. Goal: p95 at 1M ≤ {GOAL} times p95 at 10k.
 
 {figures}
 

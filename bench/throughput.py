@@ -102,7 +102,11 @@ def seed(url: str) -> dict[str, Any]:
     from app.catalog import current_catalog
     from app.extensions import db
     from app.models import ApiKey, OnboardingRequest, Tenant, User
-    from app.onboarding import services
+    from app.onboarding.audit import SYSTEM, Actor
+    from app.onboarding.drafts import choose_manufacturer, start_draft
+    from app.onboarding.intake import create_request
+    from app.onboarding.lifecycle import cancel_request
+    from app.onboarding.steps import complete_step
     from app.seed import DEMO_TENANT, seed_demo
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
@@ -115,26 +119,26 @@ def seed(url: str) -> dict[str, Any]:
         catalog = current_catalog()
         for i in range(API_REQUESTS + OWNER_REQUESTS):
             mine = i >= API_REQUESTS
-            request = services.create_request(
+            request = create_request(
                 tenant,
                 "EV",
                 ("Audi", "BMW", "Tesla", "Kia")[i % 4],
                 {"vin": VIN},
                 catalog,
-                services.SYSTEM,
+                SYSTEM,
                 owner=owner if mine else None,
                 reference=f"bench-{i}",
             )
             db.session.flush()
             if i % 3 == 1:
                 for step in list(request.steps):
-                    services.complete_step(request, step, services.SYSTEM, {})
+                    complete_step(request, step, SYSTEM, {})
             elif i % 3 == 2:
-                services.cancel_request(request, services.SYSTEM)
+                cancel_request(request, SYSTEM)
         drafts = []
         for _ in range(DRAFTS):
-            draft = services.start_draft(tenant, owner, "EV", catalog, services.Actor.user(owner))
-            services.choose_manufacturer(draft, "Audi", catalog, services.Actor.user(owner))
+            draft = start_draft(tenant, owner, "EV", catalog, Actor.user(owner))
+            choose_manufacturer(draft, "Audi", catalog, Actor.user(owner))
             drafts.append(str(draft.id))
         db.session.commit()
         first = db.session.scalar(

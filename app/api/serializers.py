@@ -12,8 +12,8 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from app.catalog import Catalog
 from app.consent.links import consent_url
 from app.models import Collective, Entity, OnboardingRequest, Tenant
-from app.onboarding import services
 from app.onboarding.states import Status, StepStatus
+from app.onboarding.steps import current_step
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -53,7 +53,7 @@ def action_out(request: OnboardingRequest) -> dict[str, Any]:
         "documentationLink": documentation_link(),
     }
     if request.status == Status.PENDING:
-        step = services.current_step(request)
+        step = current_step(request)
         waiting_on_app = (
             step is not None and step.kind == "app_consent" and step.status == StepStatus.WAITING
         )

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
 from app.identifiers import N_, VALIDATORS, IdentifierError, validate_code
+from app.onboarding.states import StepKind
+
+_T = TypeVar("_T")
 
 DEFAULT_PATH = Path(__file__).with_name("catalog.toml")
 
-STEP_KINDS = ("terms", "redirect", "app_consent", "pairing_code")
-PROVIDER_KINDS = frozenset({"redirect", "app_consent"})
+STEP_KINDS = tuple(StepKind)
+PROVIDER_KINDS = frozenset({StepKind.REDIRECT, StepKind.APP_CONSENT})
 RULES = ("vin", "ean", "pattern", "email", "choice", "text")
 TARGETS = ("information", "properties")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -50,6 +54,9 @@ class Attribute:
     example: str | None = None
     max_length: int | None = None
     choices: tuple[Choice, ...] = ()
+    # This attribute names the device itself (VIN, EAN, a serial code...): one device,
+    # one connected entity per tenant is decided on it.
+    device: bool = False
 
     @property
     def missing_message(self) -> str:
@@ -111,7 +118,7 @@ class Pairing:
 
 @dataclass(frozen=True)
 class StepSpec:
-    kind: str
+    kind: StepKind
     provider: str | None = None
 
 
@@ -127,6 +134,17 @@ class Manufacturer:
 
     def attribute(self, name: str) -> Attribute | None:
         return next((a for a in self.attributes if a.name == name), None)
+
+    @property
+    def device_attribute(self) -> Attribute | None:
+        """The attribute that names the device, as the catalog marks it (or none)."""
+        return next((a for a in self.attributes if a.device), None)
+
+    def device_id(self, information: Mapping[str, Any]) -> str | None:
+        """The value that names the device in `information` (its VIN, EAN, code...)."""
+        attribute = self.device_attribute
+        value = information.get(attribute.name) if attribute else None
+        return str(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -148,6 +166,22 @@ class Catalog:
     def manufacturer(self, type_id: str | None, name: str | None) -> Manufacturer | None:
         entity_type = self.entity_type(type_id)
         return entity_type.manufacturers.get(name or "") if entity_type else None
+
+    def find_type(self, given: object) -> EntityType | None:
+        """The type named `given` as a person or partner typed it (case does not matter)."""
+        return _named(self.types, given)
+
+    def find_manufacturer(self, type_given: object, given: object) -> Manufacturer | None:
+        """The manufacturer named `given` for the type `type_given`, case not mattering."""
+        entity_type = self.find_type(type_given)
+        return _named(entity_type.manufacturers, given) if entity_type else None
+
+
+def _named(options: Mapping[str, _T], given: object) -> _T | None:
+    if not isinstance(given, str):
+        return None
+    wanted = given.strip().casefold()
+    return next((value for name, value in options.items() if name.casefold() == wanted), None)
 
 
 def _lower_first(text: str) -> str:
@@ -199,6 +233,7 @@ class _Reader:
                 "example",
                 "max_length",
                 "choices",
+                "device",
             },
             where,
         )
@@ -231,6 +266,11 @@ class _Reader:
         max_length = data.get("max_length")
         if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
             raise self.fail(where, "'max_length' must be a positive whole number")
+        device = data.get("device", False)
+        if not isinstance(device, bool):
+            raise self.fail(where, "'device' must be true or false")
+        if device and (not required or target != "information"):
+            raise self.fail(where, "a 'device' attribute must be required and in 'information'")
         return Attribute(
             name=self.text(data, "name", where),
             label=self.text(data, "label", where),
@@ -238,6 +278,7 @@ class _Reader:
             rule=rule,
             required=required,
             target=target,
+            device=device,
             pattern=pattern,
             description=description,
             example=example,
@@ -333,6 +374,8 @@ class _Reader:
             if any(a.name == attribute.name for a in attributes):
                 raise self.fail(entry_where, f"attribute {attr_name!r} is listed twice")
             attributes.append(attribute)
+        if sum(a.device for a in attributes) > 1:
+            raise self.fail(where, "only one attribute can name the device ('device = true')")
         provider = self.text(data, "provider", where, required=False)
         steps: list[StepSpec] = []
         raw_steps = data.get("steps", type_data.get("steps"))
@@ -345,11 +388,11 @@ class _Reader:
                 )
             if kind in PROVIDER_KINDS and not provider:
                 raise self.fail(where, f"a {kind!r} step needs a 'provider'")
-            steps.append(StepSpec(kind, provider if kind in PROVIDER_KINDS else None))
-        if steps[0].kind != "terms":
+            steps.append(StepSpec(StepKind(kind), provider if kind in PROVIDER_KINDS else None))
+        if steps[0].kind != StepKind.TERMS:
             raise self.fail(f"{where}.steps", "the first step must be 'terms'")
         pairing = None
-        if any(s.kind == "pairing_code" for s in steps):
+        if any(s.kind == StepKind.PAIRING_CODE for s in steps):
             if "pairing" not in data:
                 raise self.fail(where, "a 'pairing_code' step needs a 'pairing' table")
             pairing = self.pairing(data["pairing"], f"{where}.pairing")

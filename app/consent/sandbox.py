@@ -294,6 +294,23 @@ def revoke(provider: str) -> Response:
     return Response(status=200)
 
 
+# ---------------------------------------------------------------- pairing_code
+
+# The sandbox answers this pairing code with "does not match the device"; any other code
+# that follows the catalog's pattern pairs.
+WRONG_PAIRING_CODE = "000000"
+
+
+@bp.post("/pairing")
+@csrf.exempt
+def pairing(provider: str) -> Response:
+    """Whether a pairing code belongs to a device (for pairing_code steps)."""
+    if not _client_ok(provider):
+        return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
+    body = request.get_json(silent=True) or {}
+    return jsonify(paired=str(body.get("code", "")) != WRONG_PAIRING_CODE)
+
+
 # ---------------------------------------------------------------- app_consent
 
 

@@ -21,6 +21,7 @@ class OnboardingRequest(db.Model):
 
     __tablename__ = "onboarding_requests"
     __table_args__ = (
+        Index("ix_onboarding_requests_tenant_device", "tenant_id", "device_id"),
         # Cursor pages (app/api/pagination.py): a tenant's requests, and by status.
         Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at", "id"),
         Index(
@@ -48,6 +49,8 @@ class OnboardingRequest(db.Model):
     manufacturer: Mapped[str | None] = mapped_column(String(60))
     information: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The value that names the device (the catalog's `device` attribute: VIN, EAN, ...).
+    device_id: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     email: Mapped[str | None] = mapped_column(String(254))
     reference: Mapped[str | None] = mapped_column(String(200), index=True)

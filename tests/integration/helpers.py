@@ -253,7 +253,11 @@ def add_requests(
     (with its entity), Canceled and, for an owner, a Draft; steps and events included.
     Sent requests go by turns into `collective_ids` and no collective."""
     from app.catalog import current_catalog
-    from app.onboarding import services
+    from app.onboarding.audit import SYSTEM, Actor
+    from app.onboarding.drafts import start_draft
+    from app.onboarding.intake import create_request
+    from app.onboarding.lifecycle import cancel_request
+    from app.onboarding.steps import complete_step
 
     ids = []
     with in_db(app) as session:
@@ -261,17 +265,15 @@ def add_requests(
         owner = (
             session.scalar(select(User).where(User.email == owner_email)) if owner_email else None
         )
-        actor = services.Actor.user(owner) if owner else services.SYSTEM
+        actor = Actor.user(owner) if owner else SYSTEM
         rounds = ROUND_OF_STATUSES if owner else ROUND_OF_STATUSES[:-1]
         groups = [session.get(Collective, c) for c in collective_ids] + [None]
         for i in range(n):
             status = rounds[i % len(rounds)]
             if status == "Draft":
-                request = services.start_draft(
-                    tenant, owner, "RetrofitMeter", current_catalog(), actor
-                )
+                request = start_draft(tenant, owner, "RetrofitMeter", current_catalog(), actor)
             else:
-                request = services.create_request(
+                request = create_request(
                     tenant,
                     "RetrofitMeter",
                     "Xenn",
@@ -286,9 +288,9 @@ def add_requests(
             session.flush()
             if status == "Succeeded":
                 for step in list(request.steps):
-                    services.complete_step(request, step, actor, {})
+                    complete_step(request, step, actor, {})
             elif status == "Canceled":
-                services.cancel_request(request, actor)
+                cancel_request(request, actor)
             ids.append(request.id)
         session.commit()
     return ids

@@ -6,7 +6,7 @@ Cursor pages seek on (tenant_id, created_at, id) with a row-value comparison, an
 and (owner_id, created_at) for entities. Single-column indexes these begin with go.
 
 Revision ID: 3c9d0f5b7a21
-Revises: e2853355aecf
+Revises: a1d3c0e5f7b2
 Create Date: 2026-11-30 11:00:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '3c9d0f5b7a21'
-down_revision = 'e2853355aecf'
+down_revision = 'a1d3c0e5f7b2'
 branch_labels = None
 depends_on = None
 
