@@ -1,11 +1,10 @@
 import uuid
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import InputRequired
@@ -15,36 +14,31 @@ from app.consent.urls import resume_url
 from app.extensions import db
 from app.htmx import render
 from app.main import bp
-from app.models import Entity, EntityStatus, OnboardingRequest
+from app.main.home import owner_home
+from app.models import Entity, EntityStatus
 from app.onboarding import access
-from app.onboarding.states import FINAL, Status
 from app.security import current_principal
 from app.templating import device_name
+
+# Each list of the home page shows this many; "show all" shows the rest.
+HOME_LIMIT = 10
 
 
 @bp.get("/")
 def home() -> Response:
-    """The signed-in person's requests (unfinished first) and connected devices."""
+    """The signed-in person's requests under way, devices and recent unfinished requests,
+    a few of each; `?all=1` shows them all."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    principal = current_principal()
-    requests = db.session.scalars(
-        select(OnboardingRequest)
-        .where(access.owned_request_filter(principal))
-        .order_by(OnboardingRequest.last_activity_at.desc())
-    ).all()
-    entities = db.session.scalars(
-        select(Entity)
-        .where(access.owned_entity_filter(principal))
-        .order_by(Entity.created_at.desc())
-    ).all()
-    unfinished = [r for r in requests if r.status not in FINAL]
-    finished = [r for r in requests if r.status in FINAL and r.status != Status.SUCCEEDED]
+    show_all = request.args.get("all") == "1"
+    listed = owner_home(current_principal(), None if show_all else HOME_LIMIT)
     return render(
         "main/home.html",
-        unfinished=unfinished,
-        finished=finished,
-        entities=entities,
+        unfinished=listed.under_way,
+        finished=listed.finished,
+        entities=listed.entities,
+        more=listed.more,
+        show_all=show_all,
         resume_url=resume_url,
     )
 
