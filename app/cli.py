@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.consent import crypto
 from app.extensions import db
@@ -94,20 +95,21 @@ def create_api_key(slug: str, name: str) -> None:
     click.echo(secret)
 
 
+def expiry_candidates(cutoff: datetime) -> Select[tuple[OnboardingRequest]]:
+    """The requests not final and created before `cutoff`. Status IN (the statuses not
+    final), not NOT IN (the final ones): the (status, created_at) index answers the first
+    with one range per status, where the second reads every row."""
+    under_way = [s.value for s in Status if s not in FINAL]
+    return select(OnboardingRequest).where(
+        OnboardingRequest.status.in_(under_way), OnboardingRequest.created_at < cutoff
+    )
+
+
 @onboarding.command("expire")
 def expire_requests() -> None:
     """Fail every request not final after REQUEST_EXPIRES_AFTER (meant for cron)."""
     max_age = current_app.config["REQUEST_EXPIRES_AFTER"]
-    cutoff = utcnow() - max_age
-    # Status IN (the ones not final), not NOT IN (the final ones): an index on
-    # (status, created_at) answers the first with a range per status.
-    under_way = [s.value for s in Status if s not in FINAL]
-    candidates = db.session.scalars(
-        select(OnboardingRequest).where(
-            OnboardingRequest.status.in_(under_way),
-            OnboardingRequest.created_at < cutoff,
-        )
-    ).all()
+    candidates = db.session.scalars(expiry_candidates(utcnow() - max_age)).all()
     expired = sum(1 for request in candidates if expire_if_due(request, max_age))
     db.session.commit()
     click.echo(f"Expired {expired} request(s).")

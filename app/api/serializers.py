@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
@@ -28,7 +28,10 @@ def tenant_id(value: int) -> str:
 
 
 def documentation_link() -> str:
-    return url_for("api.docs", _external=True)
+    # The same for every row of a list: built once per HTTP request.
+    if "api_documentation_link" not in g:
+        g.api_documentation_link = url_for("api.docs", _external=True)
+    return g.api_documentation_link
 
 
 def tenant_out(tenant: Tenant) -> dict[str, Any]:
