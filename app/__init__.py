@@ -28,11 +28,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = default_database_uri(app.instance_path)
 
-    from app import htmx
+    from app import database, htmx
     from app.catalog import init_app as init_catalog
     from app.extensions import csrf, db, login_manager
 
     db.init_app(app)
+    database.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     htmx.init_app(app)

@@ -206,9 +206,9 @@ def gunicorn(name: str, module: str, cwd: Path, env: dict[str, str]) -> Iterator
                 log.seek(0)
                 raise BenchError(f"{name} did not start:\n{log.read().decode()[-3000:]}")
             try:
-                requests.get(server.url + "/", timeout=2)
+                requests.get(server.url + "/", timeout=10)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 if time.monotonic() > deadline:
                     raise BenchError(f"{name} did not answer within 60 s") from None
                 time.sleep(0.2)
