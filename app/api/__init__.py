@@ -44,7 +44,7 @@ def _set_up(state: BlueprintSetupState) -> None:
     from app.api import limits
     from app.extensions import csrf
 
-    limits.init_app(state.app)
+    limits.init_app(state.app)  # type: ignore[arg-type]  # a Flask app, typed as its base
     # Calls with an API key carry no CSRF token; a session's writes are checked in auth.
     csrf.exempt(bp)
 
