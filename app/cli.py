@@ -95,7 +95,7 @@ def create_api_key(slug: str, name: str) -> None:
     click.echo(secret)
 
 
-def expiry_candidates(cutoff: datetime) -> Select[tuple[OnboardingRequest]]:
+def expiry_candidates(cutoff: datetime) -> Select[Any]:
     """The requests not final and created before `cutoff`. Status IN (the statuses not
     final), not NOT IN (the final ones): the (status, created_at) index answers the first
     with one range per status, where the second reads every row."""

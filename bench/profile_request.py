@@ -1,6 +1,6 @@
 """Where a request's time goes: the throughput scenarios, in process, under pyinstrument.
 
-    .venv/bin/python bench/profile_request.py SCENARIO [-n 300] [--database bench_profile] [--html FILE]
+    .venv/bin/python bench/profile_request.py SCENARIO [-n 300] [--database NAME] [--html FILE]
 
 Seeds a fresh PostgreSQL database as bench/throughput.py does, builds the app as a
 production worker does (APP_ENV=production), warms it up, then sends the scenario's

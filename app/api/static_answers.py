@@ -7,8 +7,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request
-from werkzeug.wrappers import Response
+from flask import Response, current_app, request
 
 _EXTENSION = "api_static_answers"
 
@@ -24,4 +23,5 @@ def static_json(name: str, build: Callable[[], Any]) -> Response:
     response.set_etag(etag)
     # Clients may keep it, and ask again with If-None-Match (a 304 costs no body).
     response.cache_control.no_cache = True
-    return response.make_conditional(request)
+    response.make_conditional(request)  # 304 without the body when If-None-Match matches
+    return response

@@ -35,7 +35,7 @@ class Home:
     more: bool  # some list was cut at its limit: offer "show all"
 
 
-def _first(query: Select[Any], limit: int | None) -> tuple[list[Any], bool]:
+def _first(query: Select[*tuple[Any, ...]], limit: int | None) -> tuple[list[Any], bool]:
     if limit is None:
         return list(db.session.execute(query).unique().all()), False
     rows = list(db.session.execute(query.limit(limit + 1)).unique().all())

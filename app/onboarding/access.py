@@ -279,7 +279,12 @@ def can_offboard(principal: Principal, entity: Entity) -> bool:
 def api_key_filter(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause: the API keys of the tenant `principal` manages."""
     user = principal.user
-    return ApiKey.tenant_id == user.tenant_id if user is not None else false()
+    return tenant_api_key_clause(user.tenant_id) if user is not None else false()
+
+
+def tenant_api_key_clause(tenant_id: int) -> ColumnElement[bool]:
+    """A WHERE clause: the API keys of tenant `tenant_id` (for operators' commands)."""
+    return ApiKey.tenant_id == tenant_id
 
 
 def manages_tenant(principal: Principal) -> bool:

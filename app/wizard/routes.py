@@ -51,10 +51,12 @@ def _own_request(request_id: uuid.UUID, *options: ORMOption) -> OnboardingReques
         .unique()
         .first()
     )
-    onboarding = found[0] if found else None
-    if onboarding is None or not access.can(principal, Action.ANSWER, onboarding):
+    if found is None:
         abort(404)
-    drafts.remember_tenant_has_collectives(onboarding.tenant_id, found[1])
+    onboarding, has_collectives = found
+    if not access.can(principal, Action.ANSWER, onboarding):
+        abort(404)
+    drafts.remember_tenant_has_collectives(onboarding.tenant_id, has_collectives)
     # A request past its time fails as `expired` when it is next opened.
     if expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
         db.session.commit()
@@ -182,7 +184,12 @@ def manufacturer(request_id: uuid.UUID) -> Response:
         return _after_answer(onboarding)
     query = (request.args.get("q") or "").strip()
     shown = [n for n in names if query.casefold() in n.casefold()] if query else names
-    context = {"form": form, "entity_type": entity_type, "shown": shown, "query": query}
+    context: dict[str, Any] = {
+        "form": form,
+        "entity_type": entity_type,
+        "shown": shown,
+        "query": query,
+    }
     if is_htmx() and request.headers.get("HX-Target") == "manufacturer-options":
         return render("wizard/manufacturer.html", block="options", onboarding=onboarding, **context)
     return _page(
