@@ -63,6 +63,7 @@ class Scenario:
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
     status: int = 200
+    csrf: str = ""  # the CSRF token in `body`, if any
 
 
 @dataclass
@@ -286,6 +287,7 @@ def scenarios(seeded: dict[str, Any], cookie: str, token: str, etag: str | None)
             headers={**owner, "Content-Type": "application/x-www-form-urlencoded"},
             body=f"manufacturer=Audi&csrf_token={token}",
             status=302,
+            csrf=token,
         ),
         Scenario(
             "types",
@@ -436,6 +438,67 @@ def check_answers(url: str, scenario: Scenario) -> None:
         )
 
 
+# ---------------------------------------------------------------- CPU per request
+
+
+def cpu_per_request(
+    found: list[Scenario], seeded: dict[str, Any], env: dict[str, str], times: int = 100
+) -> dict[str, tuple[float, float]]:
+    """Per scenario: (app, hello) CPU milliseconds of one request, in this process through
+    the Flask test client. The database's own CPU is not in it; other people's load
+    hardly changes it, so it explains the wrk figures on a busy machine."""
+    os.environ.update(env)
+    sys.path.insert(0, str(BENCH))
+    from hello import app as hello_app
+
+    from app import create_app
+
+    app = create_app()
+    client = app.test_client()
+    environ = {"HTTP_USER_AGENT": USER_AGENT}
+    page = client.get("/auth/login", environ_base=environ)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    if not token:
+        raise BenchError("no CSRF token on the sign-in page (in process)")
+    client.post(
+        "/auth/login",
+        data={
+            "email": "owner@demo.example",
+            "password": seeded["password"],
+            "csrf_token": token[1],
+        },
+        environ_base=environ,
+    )
+    hello = hello_app.test_client()
+    figures = {}
+    for scenario in found:
+        # The test client keeps its own session cookie; the CSRF token is the session's.
+        headers = {k: v for k, v in scenario.headers.items() if k != "Cookie"}
+        body = scenario.body.replace(f"csrf_token={scenario.csrf}", f"csrf_token={token[1]}")
+        spent = []
+        for target, expected in ((client, scenario.status), (hello, 200)):
+            for i in range(times + 10):
+                if i == 10:
+                    started = time.process_time()
+                answer = target.open(
+                    scenario.paths[i % len(scenario.paths)],
+                    method=scenario.method,
+                    headers=headers,
+                    data=body or None,
+                    environ_base=environ,
+                )
+                if answer.status_code != expected:
+                    raise BenchError(f"{scenario.name} in process: {answer.status_code}")
+            spent.append(1000 * (time.process_time() - started) / times)
+        figures[scenario.name] = (spent[0], spent[1])
+    with app.app_context():
+        from app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+    return figures
+
+
 # ---------------------------------------------------------------- start-up and memory
 
 
@@ -551,12 +614,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             loads.append(os.getloadavg()[0])
             print(f"round {round_ + 1}/{args.rounds} done, load {loads[-1]:.2f}", file=sys.stderr)
         memory = {"app": app.worker_rss_mb(), "hello": hello.worker_rss_mb()}
+    cpu = cpu_per_request(found, seeded, env)
     startup = {
         "app": import_seconds("wsgi", ROOT, env),
         "hello": import_seconds("hello", BENCH, hello_env),
         "alembic": imports_alembic(env),
     }
-    return {"results": results, "memory": memory, "startup": startup, "loads": loads}
+    return {
+        "results": results,
+        "memory": memory,
+        "startup": startup,
+        "loads": loads,
+        "cpu": cpu,
+    }
 
 
 def report(measured: dict[str, Any], args: argparse.Namespace) -> tuple[str, list[str]]:
@@ -611,6 +681,11 @@ def report(measured: dict[str, Any], args: argparse.Namespace) -> tuple[str, lis
         rows,
         "lrrrrrrrlll",
     )
+    cpu_rows = []
+    for result in measured["results"]:
+        app_ms, hello_ms = measured["cpu"][result.scenario.name]
+        cpu_rows.append([result.scenario.title, f"{app_ms:.2f}", f"{hello_ms:.3f}"])
+    cpu = table(["Request", "App CPU ms", "Hello CPU ms"], cpu_rows, "lrr")
     startup, memory = measured["startup"], measured["memory"]
     app_rss = ", ".join(f"{m:.0f}" for m in memory["app"]) or "?"
     hello_rss = ", ".join(f"{m:.0f}" for m in memory["hello"]) or "?"
@@ -655,6 +730,13 @@ the rounds' app ÷ hello requests/s, the other figures medians of the rounds. Th
 1-minute load average is shown per scenario: other work shared the 2 cores.
 
 {throughput}
+
+The app's own CPU per request, in process through Flask's test client (100 requests
+after 10 to warm up): what the Python code costs, without gunicorn and HTTP (about
+0.4 ms a request for either, from hello's figures) and without PostgreSQL's CPU and
+round trips. Other people's load hardly changes it, so it tells code from contention.
+
+{cpu}
 
 Web worker: start-up and memory (Alembic imported by `import wsgi`:
 {"yes" if startup["alembic"] else "no"}).
