@@ -732,9 +732,9 @@ the rounds' app ÷ hello requests/s, the other figures medians of the rounds. Th
 {throughput}
 
 The app's own CPU per request, in process through Flask's test client (100 requests
-after 10 to warm up): what the Python code costs, without gunicorn and HTTP (about
-0.4 ms a request for either, from hello's figures) and without PostgreSQL's CPU and
-round trips. Other people's load hardly changes it, so it tells code from contention.
+after 10 to warm up): what the Python code costs, without gunicorn and HTTP (the same
+for both) and without PostgreSQL's CPU and round trips. Other people's load hardly
+changes it, so it tells the code's cost from contention.
 
 {cpu}
 
