@@ -11,9 +11,10 @@ Every tenant has an API key and every user the same password, both known (`Datas
 
 Shape, per request (n = 1..requests): tenant n mod TENANTS; an owner of that tenant
 (REQUESTS_PER_OWNER each on average); created over the last 10 days in order of n;
-status by n mod 100: 60 Succeeded, 10 Failed, 10 Canceled, 15 Pending, 2 InProgress,
-3 Draft; type and manufacturer by turns (EV Audi, EV BMW, RetrofitMeter Xenn, SmartMeter
-P1-Dongle); every fifth sent request in a collective. Two consent steps per sent request
+by its number k within the tenant: status by 37k mod 100 (60 Succeeded, 10 Failed,
+10 Canceled, 15 Pending, 2 InProgress, 3 Draft), type and manufacturer by turns (EV Audi,
+EV BMW, RetrofitMeter Xenn, SmartMeter P1-Dongle), every fifth sent request in a
+collective. Two consent steps per sent request
 (done as far as the status says), four events per request, an entity per success.
 """
 
@@ -103,11 +104,11 @@ STATEMENTS = [
         finished_at, version)
     SELECT md5('request-' || n)::uuid,
            tenant,
-           CASE WHEN n % 5 = 0 AND status <> 'Draft'
-                THEN md5('collective-' || tenant || '-' || (n / 5 % :collectives + 1))::uuid
+           CASE WHEN k % 5 = 0 AND status <> 'Draft'
+                THEN md5('collective-' || tenant || '-' || (k / 5 % :collectives + 1))::uuid
            END,
-           (ARRAY['EV', 'EV', 'RetrofitMeter', 'SmartMeter'])[n % 4 + 1],
-           (ARRAY['Audi', 'BMW', 'Xenn', 'P1-Dongle'])[n % 4 + 1],
+           (ARRAY['EV', 'EV', 'RetrofitMeter', 'SmartMeter'])[k % 4 + 1],
+           (ARRAY['Audi', 'BMW', 'Xenn', 'P1-Dongle'])[k % 4 + 1],
            json_build_object(attribute, device),
            device,
            '{}'::json,
@@ -122,28 +123,37 @@ STATEMENTS = [
                 THEN created + interval '5 minutes' END,
            1
     FROM (
-        SELECT n,
-               CASE WHEN n <= :requests THEN (n - 1) % :tenants + 1 ELSE 1 END AS tenant,
+        SELECT n, tenant, created,
+               -- REQUESTS_PER_OWNER consecutive requests of the tenant per owner
                CASE WHEN n <= :requests
-                    THEN ((n - 1) / :tenants % :owners_per_tenant) * :tenants
-                         + (n - 1) % :tenants + 1
+                    THEN (k / :per_owner % :owners_per_tenant) * :tenants + tenant
                     ELSE :owners + 1 END AS owner,
-               CASE WHEN n % 100 < 60 THEN 'Succeeded'
-                    WHEN n % 100 < 70 THEN 'Failed'
-                    WHEN n % 100 < 80 THEN 'Canceled'
-                    WHEN n % 100 < 95 THEN 'Pending'
-                    WHEN n % 100 < 97 THEN 'InProgress'
+               -- k * 37 mod 100 (37 is prime to 100): each block of 100 gets every status
+               -- in the shares below, and consecutive requests (an owner's) differ.
+               CASE WHEN k * 37 % 100 < 60 THEN 'Succeeded'
+                    WHEN k * 37 % 100 < 70 THEN 'Failed'
+                    WHEN k * 37 % 100 < 80 THEN 'Canceled'
+                    WHEN k * 37 % 100 < 95 THEN 'Pending'
+                    WHEN k * 37 % 100 < 97 THEN 'InProgress'
                     ELSE 'Draft' END AS status,
-               now() - interval '10 days'
-                   + (n::float8 / (:requests + :heavy)) * interval '10 days' AS created,
-               (ARRAY['vin', 'vin', 'reference', 'code'])[n % 4 + 1] AS attribute,
-               CASE n % 4
+               k,
+               (ARRAY['vin', 'vin', 'reference', 'code'])[k % 4 + 1] AS attribute,
+               CASE k % 4
                    WHEN 0 THEN 'WAUZZZ8V0KA' || lpad((n % 1000000)::text, 6, '0')
                    WHEN 1 THEN 'WBA3A5C55CF' || lpad((n % 1000000)::text, 6, '0')
                    WHEN 2 THEN 'P1' || lpad((n % 1000000000)::text, 9, '0')
                    ELSE 'RA' || upper(substr(md5(n::text), 1, 10))
                END AS device
-        FROM generate_series(1, :requests + :heavy) AS n
+        FROM (
+            -- k: the request's number within its tenant (the heavy owner's: n), so that
+            -- statuses, kinds and groups are spread alike in every tenant.
+            SELECT n,
+                   CASE WHEN n <= :requests THEN (n - 1) % :tenants + 1 ELSE 1 END AS tenant,
+                   CASE WHEN n <= :requests THEN (n - 1) / :tenants ELSE n END AS k,
+                   now() - interval '10 days'
+                       + (n::float8 / (:requests + :heavy)) * interval '10 days' AS created
+            FROM generate_series(1, :requests + :heavy) AS n
+        ) AS numbered
     ) AS r
     """,
     # Two consent steps per sent request: terms, then the manufacturer's.
@@ -200,6 +210,7 @@ def load(url: str, requests: int, tenants: int = TENANTS, echo: bool = True) -> 
         "requests": requests,
         "tenants": tenants,
         "owners_per_tenant": owners_per_tenant,
+        "per_owner": REQUESTS_PER_OWNER,
         "owners": owners_per_tenant * tenants,
         "heavy": HEAVY_OWNER_REQUESTS,
         "heavy_owner": HEAVY_OWNER,

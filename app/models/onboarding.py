@@ -37,6 +37,7 @@ class OnboardingRequest(db.Model):
         Index(
             "ix_onboarding_requests_owner_status_activity",
             "owner_id",
+            "tenant_id",
             "status",
             "last_activity_at",
         ),
@@ -61,7 +62,7 @@ class OnboardingRequest(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Wizard questions answered so far (a Draft's progress), in the order asked.
     answered: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -150,7 +151,7 @@ class Entity(db.Model):
         # Cursor pages: a tenant's entities, and by status; an owner's, newest first.
         Index("ix_entities_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_entities_tenant_status_created", "tenant_id", "status", "created_at", "id"),
-        Index("ix_entities_owner_created", "owner_id", "created_at"),
+        Index("ix_entities_owner_created", "owner_id", "tenant_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -2,8 +2,10 @@
 
 Cursor pages seek on (tenant_id, created_at, id) with a row-value comparison, and on
 (tenant_id, status, created_at, id) when filtered by status; the expiry job reads
-(status, created_at); an owner's home page reads (owner_id, status, last_activity_at)
-and (owner_id, created_at) for entities. Single-column indexes these begin with go.
+(status, created_at); an owner's home page reads (owner_id, tenant_id, status,
+last_activity_at) and (owner_id, tenant_id, created_at) for entities. Single-column
+indexes these begin with go, and so does the one on created_at alone, which led the
+planner to walk every tenant's rows in time order to find one tenant's.
 
 Revision ID: 3c9d0f5b7a21
 Revises: a1d3c0e5f7b2
@@ -23,10 +25,10 @@ NEW = [
     ('onboarding_requests', 'ix_onboarding_requests_tenant_created', ['tenant_id', 'created_at', 'id']),
     ('onboarding_requests', 'ix_onboarding_requests_tenant_status_created', ['tenant_id', 'status', 'created_at', 'id']),
     ('onboarding_requests', 'ix_onboarding_requests_status_created', ['status', 'created_at']),
-    ('onboarding_requests', 'ix_onboarding_requests_owner_status_activity', ['owner_id', 'status', 'last_activity_at']),
+    ('onboarding_requests', 'ix_onboarding_requests_owner_status_activity', ['owner_id', 'tenant_id', 'status', 'last_activity_at']),
     ('entities', 'ix_entities_tenant_created', ['tenant_id', 'created_at', 'id']),
     ('entities', 'ix_entities_tenant_status_created', ['tenant_id', 'status', 'created_at', 'id']),
-    ('entities', 'ix_entities_owner_created', ['owner_id', 'created_at']),
+    ('entities', 'ix_entities_owner_created', ['owner_id', 'tenant_id', 'created_at']),
     ('collectives', 'ix_collectives_tenant_created', ['tenant_id', 'created_at', 'id']),
 ]
 
@@ -34,6 +36,8 @@ SUPERSEDED = [
     ('onboarding_requests', 'ix_onboarding_requests_tenant_id', ['tenant_id']),
     ('onboarding_requests', 'ix_onboarding_requests_status', ['status']),
     ('onboarding_requests', 'ix_onboarding_requests_owner_id', ['owner_id']),
+    # Ordering by created_at alone, the planner would walk every tenant's rows.
+    ('onboarding_requests', 'ix_onboarding_requests_created_at', ['created_at']),
     ('entities', 'ix_entities_tenant_id', ['tenant_id']),
     ('entities', 'ix_entities_owner_id', ['owner_id']),
     ('collectives', 'ix_collectives_tenant_id', ['tenant_id']),
