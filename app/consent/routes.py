@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.consent import bp, links, service
-from app.consent.links import LinkError, grant, request_id_from_token
+from app.consent.links import LinkError, grant, link_from_token
 from app.consent.providers import get_provider
 from app.extensions import csrf, db
 from app.htmx import render
@@ -29,18 +29,29 @@ def is_sandbox(provider: str) -> bool:
 def open_link(token: str) -> Response:
     """Check the link, let this browser into that one request, and go to its consent pages."""
     try:
-        request_id = request_id_from_token(token)
+        link = link_from_token(token)
     except LinkError as error:
-        return _link_problem(expired=error.expired)
-    onboarding = db.session.get(OnboardingRequest, request_id)
-    if onboarding is None:
-        return _link_problem(expired=False)
-    grant(onboarding.id)
-    return redirect(resume_url(onboarding))
+        return _link_problem(error)
+    grant(link.request_id)
+    return redirect(resume_url(link.request))
 
 
-def _link_problem(expired: bool) -> Response:
-    if expired:
+def _link_problem(error: LinkError) -> Response:
+    back = None
+    status = 400
+    if error.reason == "replaced":
+        title = gettext("This link was replaced by a newer one")
+        message = gettext(
+            "A newer link to the same request was sent or shown since, and only the newest "
+            "one works. Open the most recent message you received, or ask whoever sent it "
+            "to send the link again."
+        )
+        status = 410
+        if error.request_id is not None and links.is_granted(error.request_id):
+            # This browser is already in the steps (it opened a link before): carry on there.
+            onboarding = db.session.get(OnboardingRequest, error.request_id)
+            back = resume_url(onboarding) if onboarding is not None else None
+    elif error.expired:
         title = gettext("This link has expired")
         message = gettext(
             "Links to give consent work for a limited time. Ask whoever sent it "
@@ -52,7 +63,14 @@ def _link_problem(expired: bool) -> Response:
             "It may have been copied incompletely. Open it again from the message "
             "you received, or ask whoever sent it for a new one."
         )
-    return render("errors/error.html", title=title, message=message, status=400)
+    return render(
+        "errors/error.html",
+        title=title,
+        message=message,
+        back_url=back,
+        back_text=gettext("Back to your consent steps"),
+        status=status,
+    )
 
 
 @bp.get("/consent/callback/<provider>")
