@@ -41,9 +41,6 @@ REASON_LABELS = {
     "canceled_by_provider": _l("the manufacturer ended it"),
 }
 
-# The attributes that name a device best, in order of preference.
-IDENTIFYING = ("vin", "ean", "reference", "code", "plantId", "siteId", "pvSystemId", "systemId")
-
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
@@ -60,8 +57,8 @@ def type_label(type_id: str) -> str:
 
 def identifier(item: Any) -> str:
     """The value that names this request's or entity's device (VIN, EAN, reference...)."""
-    information = item.information or {}
-    return next((str(information[k]) for k in IDENTIFYING if information.get(k)), "")
+    manufacturer = current_catalog().manufacturer(item.type, item.manufacturer)
+    return (manufacturer.device_id(item.information or {}) if manufacturer else None) or ""
 
 
 def device_name(item: Any) -> str:

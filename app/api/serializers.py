@@ -10,9 +10,9 @@ from flask import g, url_for
 from app.catalog import Catalog
 from app.consent.links import LinkChannel, consent_url
 from app.models import Collective, Entity, OnboardingRequest, Tenant
-from app.onboarding import services
-from app.onboarding.services import SYSTEM, Actor
+from app.onboarding.audit import SYSTEM, Actor
 from app.onboarding.states import Status, StepStatus
+from app.onboarding.steps import current_step
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -57,7 +57,7 @@ def action_out(request: OnboardingRequest) -> dict[str, Any]:
         "documentationLink": documentation_link(),
     }
     if request.status == Status.PENDING:
-        step = services.current_step(request)
+        step = current_step(request)
         waiting_on_app = (
             step is not None and step.kind == "app_consent" and step.status == StepStatus.WAITING
         )

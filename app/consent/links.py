@@ -12,6 +12,9 @@ handed out. A link works for CONSENT_LINK_MAX_AGE from when it was made.
 - `link_from_token(token)` — the link a token names, or LinkError saying why it cannot be used.
 
 Like the lifecycle's services these flush and never commit: the view owns the transaction.
+Opening a link lets the browser into the request (`app.security.grant_link`); that grant
+outlives the link's revocation, so an owner already in the steps (from the QR code) is not
+thrown out when a text message replaces the link.
 """
 
 from __future__ import annotations
@@ -23,17 +26,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from flask import current_app, session, url_for
+from flask import current_app, url_for
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ConsentLink, OnboardingRequest, utcnow
-from app.onboarding.services import SYSTEM, Actor, record_event
+from app.onboarding.audit import SYSTEM, Actor, record_event
 
 _SALT = "consent-link"
-_SESSION_KEY = "consent_links"
-_MAX_GRANTS = 20  # requests one browser can hold open through links at once
 # A link is given out again only while at least this share of its life is left, so whoever
 # receives it has time to use it; an older one keeps working until it expires.
 _REUSE_WHILE_LEFT = 0.5
@@ -217,20 +218,3 @@ def link_from_token(token: str) -> ConsentLink:
     if not is_usable(link):
         raise LinkError("expired", link.request_id)
     return link
-
-
-# ---------------------------------------------------------------- this browser's grants
-
-
-def grant(request_id: uuid.UUID) -> None:
-    """Remember in this browser's session that it opened a valid link to this request.
-
-    A grant outlives the link's revocation: an owner already in the middle of the steps
-    (opened from the QR code) is not thrown out when a text message replaces the link.
-    """
-    granted = [r for r in session.get(_SESSION_KEY, []) if r != str(request_id)]
-    session[_SESSION_KEY] = [*granted, str(request_id)][-_MAX_GRANTS:]
-
-
-def is_granted(request_id: uuid.UUID) -> bool:
-    return str(request_id) in session.get(_SESSION_KEY, [])

@@ -24,7 +24,8 @@ from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, in_sentence
 from app.identifiers import N_
 from app.messaging import MailNotSent, SmsNotSent, SmsUnavailable, send_email, send_sms
 from app.models import ConsentLink, ConsentMessage, OnboardingRequest, utcnow
-from app.onboarding.services import Actor, OnboardingError, record_event
+from app.onboarding.audit import Actor, record_event, touch
+from app.onboarding.errors import OnboardingError
 from app.onboarding.states import Status
 from app.templating import device_name, format_date, type_label
 
@@ -180,7 +181,7 @@ def send_consent_link(
     # check makes a concurrent twin of this submission (or any change to the request since
     # it was read) fail here with StaleDataError, before anything is sent. The unique key
     # on the message is the database's own guard behind it.
-    request.last_activity_at = utcnow()
+    touch(request)
     db.session.flush()
     link, revoked = links.replace_links(request, actor, LinkChannel(channel.value))
     message = ConsentMessage(

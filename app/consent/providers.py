@@ -43,6 +43,7 @@ class Provider:
     approvals_url: str
     scope: str
     sandbox: bool
+    pairing_url: str = ""
 
     @property
     def redirect_uri(self) -> str:
@@ -152,6 +153,18 @@ class Provider:
             raise ProviderError(f"{self.name} approval token answered {response.status_code}")
         return dict(response.json())
 
+    def pair(self, device: str, code: str) -> bool:
+        """Whether `code` is the pairing code of `device` (printed on it or its box)."""
+        answer = self._call(
+            "POST",
+            self.pairing_url,
+            json={"device": device, "code": code},
+            auth=(self.client_id, self.client_secret),
+        )
+        if answer.status_code != 200:
+            raise ProviderError(f"{self.name} pairing answered {answer.status_code}")
+        return bool(answer.json().get("paired"))
+
     def sign(self, body: bytes, timestamp: str) -> str:
         """The signature a provider puts on its callbacks (HMAC-SHA256 with our secret)."""
         message = timestamp.encode() + b"." + body
@@ -178,6 +191,7 @@ def get_provider(name: str) -> Provider:
             approvals_url=settings.get("approvals_url", ""),
             scope=settings.get("scope", ""),
             sandbox=False,
+            pairing_url=settings.get("pairing_url", ""),
         )
     return Provider(
         name=name,
@@ -190,6 +204,7 @@ def get_provider(name: str) -> Provider:
         approvals_url=url_for("sandbox.approvals", provider=name, _external=True),
         scope="read_vehicle_data read_energy_data",
         sandbox=True,
+        pairing_url=url_for("sandbox.pairing", provider=name, _external=True),
     )
 
 
@@ -203,6 +218,7 @@ def _from_environment(name: str) -> dict[str, str]:
         "devices_url",
         "revoke_url",
         "approvals_url",
+        "pairing_url",
         "scope",
     )
     return {k: os.environ[prefix + k.upper()] for k in keys if prefix + k.upper() in os.environ}

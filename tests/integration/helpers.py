@@ -27,7 +27,8 @@ from app.extensions import db
 from app.messaging.mail import outbox
 from app.messaging.sms import TextMessage, sent_sms
 from app.models import Collective, CollectiveKind, Entity, OnboardingRequest, Role, Tenant, User
-from app.onboarding import services
+from app.onboarding.audit import SYSTEM
+from app.onboarding.intake import create_request
 
 PASSWORD = "correct horse battery"
 # A cheap hash keeps sign-in fast; check_password_hash reads the method from the hash itself.
@@ -299,13 +300,13 @@ def pending_request(
     with app.test_request_context(), in_db(app) as session:
         tenant = session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
         assert tenant is not None
-        request = services.create_request(
+        request = create_request(
             tenant,
             type_id,
             manufacturer,
             answers,
             current_catalog(),
-            services.SYSTEM,
+            SYSTEM,
         )
         session.commit()
         return request.id

@@ -14,7 +14,7 @@ from app.consent import links
 from app.consent.links import LinkChannel, current_link, new_link
 from app.extensions import db
 from app.models import ConsentLink, Event, OnboardingRequest
-from app.onboarding.services import Actor
+from app.onboarding.audit import Actor
 from tests.integration.helpers import (
     HX,
     TITLE_SUFFIX,

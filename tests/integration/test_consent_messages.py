@@ -37,8 +37,10 @@ from app.identifiers import IdentifierError
 from app.messaging import mail, sms
 from app.messaging.sms import SmsNotSent, sms_available
 from app.models import ConsentLink, ConsentMessage, Event, OnboardingRequest, Tenant, utcnow
-from app.onboarding import services
-from app.onboarding.services import Actor, OnboardingError
+from app.onboarding.audit import Actor
+from app.onboarding.drafts import start_draft
+from app.onboarding.errors import OnboardingError
+from app.onboarding.lifecycle import cancel_request
 from app.templating import format_date
 from tests.integration.helpers import (
     AUDI_VIN,
@@ -314,7 +316,7 @@ def test_a_retried_submission_sends_and_records_nothing_more(app, request_id):
 def test_a_retry_after_the_request_finished_still_answers_what_was_sent(app, request_id):
     first = send(app, request_id, key="form-1")
     with in_db(app) as session:
-        services.cancel_request(session.get(OnboardingRequest, request_id), INSTALLER)
+        cancel_request(session.get(OnboardingRequest, request_id), INSTALLER)
         session.commit()
 
     assert send(app, request_id, key="form-1").replayed
@@ -438,7 +440,7 @@ def test_an_unknown_channel_is_a_programming_error(app, request_id):
 
 def test_a_finished_request_sends_nothing(app, request_id):
     with in_db(app) as session:
-        services.cancel_request(session.get(OnboardingRequest, request_id), INSTALLER)
+        cancel_request(session.get(OnboardingRequest, request_id), INSTALLER)
         session.commit()
 
     with pytest.raises(OnboardingError) as caught:
@@ -452,7 +454,7 @@ def test_a_draft_sends_nothing(app):
     world = make_world(app)
     with app.test_request_context(), in_db(app) as session:
         tenant = session.get(Tenant, world.acme_id)
-        draft = services.start_draft(tenant, None, "EV", current_catalog(), INSTALLER)
+        draft = start_draft(tenant, None, "EV", current_catalog(), INSTALLER)
         session.commit()
         draft_id = draft.id
 

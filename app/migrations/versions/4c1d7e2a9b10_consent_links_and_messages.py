@@ -1,7 +1,7 @@
 """consent links as records, and the messages that carried them
 
 Revision ID: 4c1d7e2a9b10
-Revises: e2853355aecf
+Revises: a1d3c0e5f7b2
 Create Date: 2026-11-28 09:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import app.models.types
 
 # revision identifiers, used by Alembic.
 revision = '4c1d7e2a9b10'
-down_revision = 'e2853355aecf'
+down_revision = 'a1d3c0e5f7b2'
 branch_labels = None
 depends_on = None
 
