@@ -28,10 +28,11 @@ from app.catalog import current_catalog
 from app.config import ProductionConfig
 from app.consent import links
 from app.consent import messages as consent_messages
-from app.consent.forms import SendLinkForm, email_address, mobile_number
+from app.consent.forms import SendLinkForm
 from app.consent.links import LinkChannel
 from app.consent.messages import MessageNotSent, send_consent_link
 from app.extensions import db
+from app.forms import email_address, mobile_number
 from app.i18n import translate
 from app.identifiers import IdentifierError
 from app.messaging import mail, sms
