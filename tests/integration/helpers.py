@@ -292,11 +292,16 @@ def _text(markup: str) -> str:
 
 
 def pending_request(
-    app: Flask, tenant_slug: str = "acme", type_id: str = "EV", manufacturer: str = "Audi"
+    app: Flask,
+    tenant_slug: str = "acme",
+    type_id: str = "EV",
+    manufacturer: str = "Audi",
+    **details: str,
 ) -> uuid.UUID:
     """A request sent through the API door (Pending, no owner account): the kind an installer
-    or support hands to the owner by a link."""
-    answers = {"vin": AUDI_VIN} if type_id == "EV" else {"reference": XENN_REFERENCE}
+    or support hands to the owner by a link. `details` are the API's fields (vin, reference,
+    email, ...); an Audi by its VIN when none are given."""
+    details = details or {"vin": AUDI_VIN}
     with app.test_request_context(), in_db(app) as session:
         tenant = session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
         assert tenant is not None
@@ -304,9 +309,11 @@ def pending_request(
             tenant,
             type_id,
             manufacturer,
-            answers,
+            {k: v for k, v in details.items() if k not in ("reference", "email")},
             current_catalog(),
             SYSTEM,
+            reference=details.get("reference"),
+            email=details.get("email"),
         )
         session.commit()
         return request.id

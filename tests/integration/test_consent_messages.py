@@ -45,6 +45,7 @@ from app.onboarding.lifecycle import cancel_request
 from app.templating import format_date
 from tests.integration.helpers import (
     AUDI_VIN,
+    XENN_REFERENCE,
     in_db,
     link_path,
     make_world,
@@ -279,6 +280,19 @@ def test_the_text_message_is_short_and_carries_the_link(app, request_id):
     [event] = events(app, request_id, "message_sent")
     assert (event.data["channel"], event.data["to"]) == ("sms", "+32 ••• ••• 456")
     assert sent_emails(app) == []
+
+
+def test_a_message_names_each_kind_of_device(app):
+    make_world(app)
+    xenn = pending_request(app, "acme", "RetrofitMeter", "Xenn", reference=XENN_REFERENCE)
+
+    send(app, xenn, "sms", MOBILE)
+    send(app, xenn, "email", EMAIL)
+
+    [text] = sent_texts(app)
+    [email] = sent_emails(app)
+    assert "connect your Xenn retrofit meter reader." in text.body
+    assert f"Xenn retrofit meter reader · {XENN_REFERENCE}" in email.body
 
 
 def test_a_text_message_in_dutch(app, request_id):
