@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -146,7 +147,7 @@ def _version_static_urls(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     _version_static_urls(app)
-    for name, function in {
+    filters: dict[str, Callable[..., Any]] = {
         "status_label": status_label,
         "reason_label": reason_label,
         "type_label": type_label,
@@ -156,7 +157,8 @@ def init_app(app: Flask) -> None:
         "date": format_date,
         "slug": slug,
         "choice_label": choice_label,
-    }.items():
+    }
+    for name, function in filters.items():
         app.add_template_filter(function, name)
 
     @app.errorhandler(HTTPException)

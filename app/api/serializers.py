@@ -11,7 +11,7 @@ from app.catalog import Catalog
 from app.consent.links import LinkChannel, consent_url
 from app.models import Collective, Entity, OnboardingRequest, Tenant
 from app.onboarding.audit import SYSTEM, Actor
-from app.onboarding.states import Status, StepStatus
+from app.onboarding.states import Status, StepKind, StepStatus
 from app.onboarding.steps import current_step
 
 
@@ -59,7 +59,9 @@ def action_out(request: OnboardingRequest) -> dict[str, Any]:
     if request.status == Status.PENDING:
         step = current_step(request)
         waiting_on_app = (
-            step is not None and step.kind == "app_consent" and step.status == StepStatus.WAITING
+            step is not None
+            and step.kind == StepKind.APP_CONSENT
+            and step.status == StepStatus.WAITING
         )
         action["type"] = "Consent" if waiting_on_app else "Redirect"
         # The same link on every read while it has time left (made, if need be, by this

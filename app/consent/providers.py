@@ -231,7 +231,9 @@ class _InProcessAdapter(requests.adapters.BaseAdapter):
         super().__init__()
         self.app = app
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]  # the sandbox needs none of the transport options
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         parts = urlsplit(request.url or "")
         with self.app.app_context():
             answer = self.app.test_client().open(
@@ -260,7 +262,7 @@ def _mount_sandbox(session: requests.Session, provider: Provider) -> None:
         parts = urlsplit(provider.token_url)
         session.mount(
             f"{parts.scheme}://{parts.netloc}/sandbox/",
-            _InProcessAdapter(current_app._get_current_object()),
+            _InProcessAdapter(current_app._get_current_object()),  # type: ignore[attr-defined]
         )
 
 

@@ -183,7 +183,7 @@ def approval_token(provider: str, approval_id: uuid.UUID) -> Response:
         update(SandboxApproval)
         .where(SandboxApproval.id == row.id, SandboxApproval.status == "approved")
         .values(status="collected")
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult
     if not claimed:
         return _oauth_error("invalid_grant", "Tokens for this approval were collected")
     db.session.commit()
@@ -239,7 +239,7 @@ def _send_callback(provider: str, row: SandboxApproval) -> None:
     session = requests.Session()
     session.mount(
         row.callback_url.split("/consent/")[0] + "/",
-        _InProcessAdapter(current_app._get_current_object()),
+        _InProcessAdapter(current_app._get_current_object()),  # type: ignore[attr-defined]
     )
     try:
         session.post(

@@ -138,7 +138,7 @@ def token(provider: str) -> Response:
         update(SandboxAuthorization)
         .where(SandboxAuthorization.id == code.id, SandboxAuthorization.used_at.is_(None))
         .values(used_at=utcnow())
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult
     if not claimed:
         # A replayed code: refuse, and revoke what it gave (RFC 6749 4.1.2).
         db.session.execute(

@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.onboarding.audit import CALLBACK, Actor, record_event
 from app.onboarding.lifecycle import begin_connecting, disconnect_entity
-from app.onboarding.states import FailureReason, StepStatus
+from app.onboarding.states import FailureReason, StepKind, StepStatus
 from app.onboarding.steps import complete_step, fail_step_attempt, start_step, step_available
 
 CALLBACK_MAX_AGE_SECONDS = 300
@@ -80,7 +80,7 @@ def start_redirect(
         ConsentAttempt(
             step=step,
             provider=provider.name,
-            kind="redirect",
+            kind=StepKind.REDIRECT,
             state=state,
             code_verifier=verifier,
             browser_binding=_browser_binding(),
@@ -105,7 +105,7 @@ def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingReque
             select(ConsentAttempt).where(
                 ConsentAttempt.state == state,
                 ConsentAttempt.provider == provider_name,
-                ConsentAttempt.kind == "redirect",
+                ConsentAttempt.kind == StepKind.REDIRECT,
             )
         )
         if state
@@ -237,7 +237,7 @@ def start_app_consent(
         return
     db.session.add(
         ConsentAttempt(
-            step=step, provider=provider.name, kind="app_consent", external_id=approval_id
+            step=step, provider=provider.name, kind=StepKind.APP_CONSENT, external_id=approval_id
         )
     )
     start_step(onboarding, step, actor)
@@ -254,7 +254,7 @@ def open_attempt(step: ConsentStep) -> ConsentAttempt | None:
 def check_app_consent(onboarding: OnboardingRequest, step: ConsentStep) -> None:
     """Poll the provider for the open approval of `step` and settle it if it was decided."""
     attempt = open_attempt(step)
-    if attempt is None or attempt.kind != "app_consent" or step.status != StepStatus.WAITING:
+    if attempt is None or attempt.kind != StepKind.APP_CONSENT or step.status != StepStatus.WAITING:
         return
     provider = get_provider(attempt.provider)
     try:
@@ -319,7 +319,7 @@ def receive_app_callback(
         select(ConsentAttempt).where(
             ConsentAttempt.external_id == str(data.get("id", "")),
             ConsentAttempt.provider == provider_name,
-            ConsentAttempt.kind == "app_consent",
+            ConsentAttempt.kind == StepKind.APP_CONSENT,
         )
     )
     if attempt is None:

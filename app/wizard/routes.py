@@ -169,7 +169,12 @@ def manufacturer(request_id: uuid.UUID) -> Response:
         return _after_answer(onboarding)
     query = (request.args.get("q") or "").strip()
     shown = [n for n in names if query.casefold() in n.casefold()] if query else names
-    context = {"form": form, "entity_type": entity_type, "shown": shown, "query": query}
+    context: dict[str, Any] = {
+        "form": form,
+        "entity_type": entity_type,
+        "shown": shown,
+        "query": query,
+    }
     if is_htmx() and request.headers.get("HX-Target") == "manufacturer-options":
         return render("wizard/manufacturer.html", block="options", onboarding=onboarding, **context)
     return _page(

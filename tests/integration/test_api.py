@@ -43,7 +43,6 @@ from tests.integration.helpers import (
     count,
     csrf_token,
     in_db,
-    make_world,
     signed_in_client,
 )
 
@@ -91,11 +90,6 @@ def issue_key(app: Flask, tenant_id: int, name: str = "partner") -> tuple[str, i
         session.add(key)
         session.commit()
         return secret, key.id
-
-
-@pytest.fixture
-def world(app: Flask):
-    return make_world(app)
 
 
 @pytest.fixture
