@@ -23,7 +23,7 @@ from app.extensions import db
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, in_sentence
 from app.identifiers import N_
 from app.messaging import MailNotSent, SmsNotSent, SmsUnavailable, send_email, send_sms
-from app.models import ConsentLink, ConsentMessage, OnboardingRequest, utcnow
+from app.models import ConsentLink, ConsentMessage, OnboardingRequest
 from app.onboarding.audit import Actor, record_event, touch
 from app.onboarding.errors import OnboardingError
 from app.onboarding.states import Status
@@ -115,9 +115,11 @@ class RenderedMessage:
     sms: str
 
 
-def render_consent_message(request: OnboardingRequest, url: str, language: str) -> RenderedMessage:
-    """The message in `language`: who asks (the tenant), for which device, the link, and
-    until when it works."""
+def render_consent_message(
+    request: OnboardingRequest, link: ConsentLink, language: str
+) -> RenderedMessage:
+    """The message carrying `link`, in `language`: who asks (the tenant), for which device,
+    the link, and until when it works."""
     with force_locale(language):
         kind = in_sentence(type_label(request.type))
         if request.manufacturer:
@@ -129,8 +131,8 @@ def render_consent_message(request: OnboardingRequest, url: str, language: str) 
             "tenant": request.tenant.name,
             "kind": kind,  # "Audi electric vehicle"
             "device": device_name(request),  # "Audi electric vehicle · WAUZZZ8V0KA000000"
-            "url": url,
-            "until": format_date(utcnow() + links.max_age()),
+            "url": links.link_url(link),
+            "until": format_date(links.expires_at(link)),
         }
         subject = gettext(
             "%(tenant)s asks for your consent to connect your %(device)s",
@@ -197,8 +199,7 @@ def send_consent_link(
     db.session.add(message)
     db.session.flush()
 
-    url = links.link_url(link)
-    rendered = render_consent_message(request, url, language)
+    rendered = render_consent_message(request, link, language)
     try:
         if channel == MessageChannel.EMAIL:
             message.provider_id = send_email(
@@ -241,7 +242,7 @@ def send_consent_link(
         revoked=revoked,
     )
     db.session.flush()
-    return SentLink(message, link, url, replayed=False)
+    return SentLink(message, link, links.link_url(link), replayed=False)
 
 
 def message_for(request_id: uuid.UUID, message_id: int) -> ConsentMessage | None:

@@ -37,7 +37,7 @@ from app.i18n import translate
 from app.identifiers import IdentifierError
 from app.messaging import mail, sms
 from app.messaging.sms import SmsNotSent, sms_available
-from app.models import ConsentLink, ConsentMessage, Event, OnboardingRequest, Tenant, utcnow
+from app.models import ConsentLink, ConsentMessage, Event, OnboardingRequest, Tenant
 from app.onboarding.audit import Actor
 from app.onboarding.drafts import start_draft
 from app.onboarding.errors import OnboardingError
@@ -709,8 +709,12 @@ def test_the_link_lifetime_in_the_message_follows_the_configuration(app, request
     app.config["CONSENT_LINK_MAX_AGE"] = timedelta(days=3)
     with app.test_request_context():
         onboarding = db.session.get(OnboardingRequest, request_id)
-        rendered = consent_messages.render_consent_message(onboarding, "https://x/c/t", "en")
-        assert f"The link works until {format_date(utcnow() + timedelta(days=3))}." in rendered.text
+        link = links.current_link(onboarding, INSTALLER)
+        rendered = consent_messages.render_consent_message(onboarding, link, "en")
+        until = format_date(link.created_at + timedelta(days=3))
+        assert f"The link works until {until}." in rendered.text
+        assert links.link_url(link) in rendered.sms
+        db.session.rollback()
 
 
 def test_message_channel_values_match_link_channels():
