@@ -44,6 +44,7 @@ from app.api.serializers import (
 from app.api.spec import WRITE_ERRORS, responses, spec
 from app.api.static_answers import static_json
 from app.catalog import current_catalog
+from app.consent import links
 from app.consent import service as consent_service
 from app.extensions import db
 from app.models import Collective, CollectiveKind, Entity, EntityStatus, OnboardingRequest
@@ -195,7 +196,10 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
     rows, next_cursor = page(
         stmt.options(*REQUEST_OUT_LIST), OnboardingRequest, query.limit, query.cursor
     )
-    return {"data": [request_out(r) for r in rows], "next": next_cursor}
+    links.preload_newest_links(r for r in rows if r.status == Status.PENDING)
+    body = {"data": [request_out(r) for r in rows], "next": next_cursor}
+    db.session.commit()  # a consent link made for a redirectLink
+    return body
 
 
 @bp.get("/onboarding/entities/<uuid:request_id>")
@@ -207,7 +211,9 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
 def get_onboarding_request(request_id: uuid.UUID) -> Any:
     """Retrieve an Entity Onboarding Request"""
     principal = require_principal()
-    return request_out(_onboarding_request(principal, request_id))
+    body = request_out(_onboarding_request(principal, request_id))
+    db.session.commit()  # a consent link made for its redirectLink
+    return body
 
 
 @bp.post("/onboarding/entities/<uuid:request_id>/cancel")
