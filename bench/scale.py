@@ -17,6 +17,7 @@ how to send it for a given dataset); see `Page`.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -360,8 +361,6 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=60)
     parser.add_argument("--no-doc", action="store_true", help="print only, leave the doc")
     args = parser.parse_args()
-    import os
-
     before = os.getloadavg()[0]
     targets, results = measure(args)
     after = os.getloadavg()[0]
