@@ -733,8 +733,8 @@ the rounds' app ÷ hello requests/s, the other figures medians of the rounds. Th
 
 The app's own CPU per request, in process through Flask's test client (100 requests
 after 10 to warm up): what the Python code costs, without gunicorn and HTTP (the same
-for both) and without PostgreSQL's CPU and round trips. Other people's load hardly
-changes it, so it tells the code's cost from contention.
+for both) and without PostgreSQL's CPU and round trips. It too grows when the machine
+is busy (shared cores and caches), but far less than the wall times.
 
 {cpu}
 
