@@ -57,8 +57,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(wizard_bp)
 
-    from app import cli, i18n, messaging, qr, templating
+    from app import cli, i18n, jobs, messaging, qr, templating
 
+    jobs.init_app(app)
     messaging.init_app(app)
     qr.init_app(app)
     cli.init_app(app)

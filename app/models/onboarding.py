@@ -113,6 +113,8 @@ class Event(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(120))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The outbox: unset until the event was handed to its webhook deliveries (jobs).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     request: Mapped[OnboardingRequest] = relationship(back_populates="events")
 
