@@ -28,7 +28,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from app.extensions import db
-from app.models import ApiKey, Collective, Entity, OnboardingRequest, Role, Tenant, User
+from app.models import (
+    ApiKey,
+    Collective,
+    Entity,
+    OnboardingRequest,
+    Role,
+    Tenant,
+    User,
+    WebhookEndpoint,
+)
 from app.onboarding.audit import OWNER_LINK, Actor
 from app.onboarding.states import Status
 
@@ -295,3 +304,21 @@ def manages_tenant(principal: Principal) -> bool:
 def manages_collectives(principal: Principal) -> bool:
     """Creating collectives: the tenant's staff and its API keys, never an owner."""
     return principal.api_key_id is not None or principal.is_staff
+
+
+def manages_webhooks(principal: Principal) -> bool:
+    """Webhook endpoints: the tenant's admins and its API keys."""
+    return principal.api_key_id is not None or principal.is_admin
+
+
+def webhook_filter(principal: Principal, tenant_id: int | None = None) -> ColumnElement[bool]:
+    """A WHERE clause: the webhook endpoints `principal` manages (its tenant's, or those of
+    `tenant_id` for a platform-wide key); nothing for anyone else."""
+    if not manages_webhooks(principal):
+        return false()
+    own = principal.tenant_id
+    if own is None and principal.api_key_id is not None:
+        own = tenant_id
+    if own is None or (tenant_id is not None and tenant_id != own):
+        return false()
+    return WebhookEndpoint.tenant_id == own
