@@ -37,6 +37,11 @@ class Config:
     # A request not final after this long fails with reason "expired".
     REQUEST_EXPIRES_AFTER = timedelta(days=_int("REQUEST_EXPIRES_AFTER_DAYS", 14))
 
+    # A request waiting on its owner with no activity for this long gets its link again by
+    # email (a reminder), at most REMINDER_MAX times; 0 sends none.
+    REMINDER_AFTER = timedelta(hours=_int("REMINDER_AFTER_HOURS", 72))
+    REMINDER_MAX = _int("REMINDER_MAX", 2)
+
     # How long a consent link sent to an owner keeps working.
     CONSENT_LINK_MAX_AGE = timedelta(days=_int("CONSENT_LINK_MAX_AGE_DAYS", 14))
 

@@ -44,6 +44,39 @@ def expire_requests() -> None:
             log.info("expired %d request(s)", expired)
 
 
+# ---------------------------------------------------------------- reminders
+
+
+def send_due_reminders() -> int:
+    """One reminder per due request, each in its own transaction; how many went."""
+    from app.consent.messages import MessageNotSent
+    from app.consent.reminders import due_for_reminder, remind
+    from app.identifiers import IdentifierError
+    from app.onboarding.errors import OnboardingError
+
+    sent = 0
+    for request_id in due_for_reminder():
+        request = db.session.get(OnboardingRequest, request_id)
+        if request is None:
+            continue
+        try:
+            if remind(request):
+                db.session.commit()
+                sent += 1
+            else:
+                db.session.rollback()
+        except (MessageNotSent, OnboardingError, IdentifierError, StaleDataError) as failure:
+            db.session.rollback()
+            log.warning("reminder for request %s not sent: %s", request_id, failure)
+    return sent
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def send_reminders() -> None:
+    with job_context():
+        send_due_reminders()
+
+
 # ---------------------------------------------------------------- approval in the app
 
 
