@@ -22,6 +22,8 @@ STEP_KINDS = ("terms", "redirect", "app_consent", "pairing_code")
 PROVIDER_KINDS = frozenset({"redirect", "app_consent"})
 RULES = ("vin", "ean", "pattern", "email", "choice", "text")
 TARGETS = ("information", "properties")
+# Identifiers printed on a device, its label or its papers, often as a barcode or QR code.
+SCANNABLE_RULES = frozenset({"vin", "ean", "pattern"})
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -50,6 +52,11 @@ class Attribute:
     example: str | None = None
     max_length: int | None = None
     choices: tuple[Choice, ...] = ()
+
+    @property
+    def scannable(self) -> bool:
+        """Whether the owner or installer may scan it instead of typing it."""
+        return self.rule in SCANNABLE_RULES
 
     @property
     def missing_message(self) -> str:
