@@ -105,7 +105,6 @@ function setUp(template, input) {
   row.after(message, panel);
 
   let session = null;
-  let focusAfter = button;
 
   function stop() {
     if (!session) return;
@@ -127,7 +126,6 @@ function setUp(template, input) {
   }
 
   function accept(value) {
-    focusAfter = input;
     panel.close();
     input.value = value;
     input.dispatchEvent(new Event("input", { bubbles: true }));
@@ -193,7 +191,6 @@ function setUp(template, input) {
   }
 
   button.addEventListener("click", () => {
-    focusAfter = button;
     panel.showModal();
     start();
   });
@@ -202,10 +199,12 @@ function setUp(template, input) {
     start();
   });
   cancel.addEventListener("click", () => panel.close());
-  // Cancel, Escape and a successful read all end here: the camera always stops.
+  // Cancel, Escape and a successful read all end here: the camera always stops. Focus
+  // goes back to the Scan button, not the field, so a tablet's keyboard does not pop up
+  // over the value just read; the message next to the field says what it is.
   panel.addEventListener("close", () => {
     stop();
-    focusAfter.focus();
+    button.focus();
   });
   // Typing over a read makes "Read …" stale.
   input.addEventListener("input", (event) => {

@@ -4,7 +4,8 @@ The camera is Chromium's fake one playing a video made here (tests/e2e/camera.py
 a Code 128 barcode. That needs launch flags of its own, so these tests start a second
 Chromium from pytest-playwright's `playwright` fixture and open their pages in it through
 `make_page(browser=...)` (audited like every other page). Its contexts get the camera
-permission, or not: without it Chromium refuses the camera, as when a person says no.
+permission, or not: without it Chromium refuses the camera, as when a person says no (so
+no `--use-fake-ui-for-media-stream`, which would accept every prompt).
 Chromium on Linux has no BarcodeDetector of its own, so the vendored polyfill and its
 WebAssembly reader, loaded from our static files under the strict CSP, do the reading.
 """
@@ -99,7 +100,8 @@ def test_scanning_a_vin_fills_the_field_and_says_what_was_read(
     expect(message).to_be_visible()
     expect(message).to_have_attribute("aria-live", "polite")
     expect(scan_panel(page)).to_be_hidden()
-    expect(vin).to_be_focused()  # to check it, or correct it by hand
+    # Focus is back on the button (no on-screen keyboard over what was read).
+    expect(scan_button(page)).to_be_focused()
     # Reading ended the camera: no track is left running.
     assert page.evaluate(NO_LIVE_TRACKS)
     wizard.audit("after a read")
