@@ -26,7 +26,7 @@ PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 help:
 	@echo "make run    serve the app with demo data on http://127.0.0.1:5000"
 	@echo "make test   every test on SQLite, then unit+integration on PostgreSQL when it answers"
-	@echo "make lint   ruff check"
+	@echo "make lint   ruff check, ruff format --check, mypy on app/ (make test runs it first)"
 	@echo "make messages  extract the messages to translate and update the .po catalogs"
 	@echo "make clean  remove caches and build output (distclean: also .venv and instance/)"
 
@@ -67,7 +67,7 @@ run: $(RUN_STAMP) $(MO_FILES)
 
 # Runs both suites even when the first fails, and fails if either did
 # (pytest's exit 5, "no tests collected", is a failure too).
-test: $(TEST_STAMP) $(CHROMIUM) $(MO_FILES)
+test: lint $(TEST_STAMP) $(CHROMIUM) $(MO_FILES)
 	@status=0; \
 	echo "== pytest: whole suite on SQLite"; \
 	env -u TEST_DATABASE_URL $(PYTEST) || status=1; \
@@ -91,6 +91,8 @@ test: $(TEST_STAMP) $(CHROMIUM) $(MO_FILES)
 
 lint: $(TEST_STAMP)
 	$(RUFF) check .
+	$(RUFF) format --check .
+	$(VENV)/bin/mypy
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

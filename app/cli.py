@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.consent import crypto
 from app.extensions import db
 from app.models import ApiKey, OnboardingRequest, ProviderGrant, Role, Tenant, User, utcnow
-from app.onboarding.services import expire_if_due
+from app.onboarding.lifecycle import expire_if_due
 from app.onboarding.states import FINAL
 from app.seed import seed_demo
 

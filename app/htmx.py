@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
 def is_htmx() -> bool:
     """True for an htmx request that expects a fragment (not a history restore)."""
     headers = getattr(request, "htmx", None)
-    return bool(headers) and not headers.history_restore_request
+    return headers is not None and bool(headers) and not headers.history_restore_request
 
 
 def render(template: str, block: str = "main", status: int = 200, **context: Any) -> Response:
@@ -61,7 +61,7 @@ def _leave_site_with_full_navigation(response: Response) -> Response:
 def follow(url: str) -> Response:
     """Go to `url`: a redirect, or for htmx a header that makes it load the whole page."""
     if not is_htmx():
-        return redirect(url)
+        return make_response(redirect(url))
     response = make_response("", 200)
     response.headers["HX-Redirect"] = url
     return response

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, g, session
 from flask_babel import gettext
+from flask_login import current_user
 
 from app.extensions import db, login_manager
 from app.identifiers import N_
 from app.models import User
+from app.onboarding import access
+from app.onboarding.access import Principal
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -33,6 +37,42 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     app.after_request(_security_headers)
+    app.context_processor(lambda: {"principal": current_principal(), "can": _can})
+
+
+def current_principal() -> Principal:
+    """Who this browser is: the signed-in user, and the requests its consent links opened."""
+    if "principal" not in g:
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+        g.principal = Principal.for_user(user, links=granted_requests())
+    principal: Principal = g.principal
+    return principal
+
+
+_LINKS_KEY = "consent_links"
+_MAX_LINKS = 20  # requests one browser can hold open through links at once
+
+
+def grant_link(request_id: uuid.UUID) -> None:
+    """Remember in this browser's session that it opened a valid link to this request."""
+    granted = [r for r in session.get(_LINKS_KEY, []) if r != str(request_id)]
+    session[_LINKS_KEY] = [*granted, str(request_id)][-_MAX_LINKS:]
+    g.pop("principal", None)  # this browser holds one more link now
+
+
+def granted_requests() -> frozenset[uuid.UUID]:
+    """The requests this browser opened valid consent links to."""
+    granted: set[uuid.UUID] = set()
+    for value in session.get(_LINKS_KEY, []):
+        try:
+            granted.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return frozenset(granted)
+
+
+def _can(action: str, request: object) -> bool:
+    return access.can(current_principal(), access.Action(action), request)  # type: ignore[arg-type]
 
 
 @login_manager.user_loader

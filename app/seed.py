@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Collective, CollectiveKind, Role, Tenant, User
+from app.onboarding import access
 
 DEMO_TENANT = "demo"
 DEMO_PASSWORD = "demo-password"
@@ -33,7 +34,7 @@ def seed_demo() -> dict[str, str]:
             db.session.add(user)
         user.set_password(DEMO_PASSWORD)
     db.session.flush()
-    if not db.session.scalar(select(Collective).where(Collective.tenant_id == tenant.id)):
+    if not db.session.scalar(select(Collective).where(access.tenant_collective_clause(tenant.id))):
         db.session.add(Collective(tenant=tenant, name="Home", kind=CollectiveKind.HOUSEHOLD))
     db.session.commit()
     return {email: DEMO_PASSWORD for email in DEMO_USERS}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -41,9 +42,6 @@ REASON_LABELS = {
     "canceled_by_provider": _l("the manufacturer ended it"),
 }
 
-# The attributes that name a device best, in order of preference.
-IDENTIFYING = ("vin", "ean", "reference", "code", "plantId", "siteId", "pvSystemId", "systemId")
-
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
@@ -60,8 +58,8 @@ def type_label(type_id: str) -> str:
 
 def identifier(item: Any) -> str:
     """The value that names this request's or entity's device (VIN, EAN, reference...)."""
-    information = item.information or {}
-    return next((str(information[k]) for k in IDENTIFYING if information.get(k)), "")
+    manufacturer = current_catalog().manufacturer(item.type, item.manufacturer)
+    return (manufacturer.device_id(item.information or {}) if manufacturer else None) or ""
 
 
 def device_name(item: Any) -> str:
@@ -158,7 +156,7 @@ def _version_static_urls(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     _version_static_urls(app)
-    for name, function in {
+    filters: dict[str, Callable[..., Any]] = {
         "status_label": status_label,
         "reason_label": reason_label,
         "type_label": type_label,
@@ -168,7 +166,8 @@ def init_app(app: Flask) -> None:
         "date": format_date,
         "slug": slug,
         "choice_label": choice_label,
-    }.items():
+    }
+    for name, function in filters.items():
         app.add_template_filter(function, name)
 
     @app.errorhandler(HTTPException)

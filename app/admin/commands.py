@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.cli import _tenant, api_keys
 from app.extensions import db
 from app.models import ApiKey, utcnow
+from app.onboarding import access
 
 
 @api_keys.command("list")
@@ -16,7 +17,7 @@ def list_api_keys(slug: str) -> None:
     """List a tenant's API keys: prefix, name, created, last used, revoked."""
     tenant = _tenant(slug)
     keys = db.session.scalars(
-        select(ApiKey).where(ApiKey.tenant_id == tenant.id).order_by(ApiKey.created_at)
+        select(ApiKey).where(access.tenant_api_key_clause(tenant.id)).order_by(ApiKey.created_at)
     ).all()
     if not keys:
         click.echo(f"{slug} has no API keys.")
@@ -38,7 +39,7 @@ def revoke_api_key(prefix: str, slug: str) -> None:
     prefix = prefix.rstrip("…")
     keys = db.session.scalars(
         select(ApiKey).where(
-            ApiKey.tenant_id == tenant.id,
+            access.tenant_api_key_clause(tenant.id),
             ApiKey.prefix.startswith(prefix, autoescape=True),
             ApiKey.revoked_at.is_(None),
         )

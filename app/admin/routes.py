@@ -14,7 +14,9 @@ from app.admin import bp
 from app.admin.forms import NewApiKeyForm, RevokeApiKeyForm
 from app.extensions import db
 from app.htmx import render
-from app.models import ApiKey, Role, utcnow
+from app.models import ApiKey, utcnow
+from app.onboarding import access
+from app.security import current_principal
 
 
 def admin_required(view: Any) -> Any:
@@ -23,7 +25,7 @@ def admin_required(view: Any) -> Any:
     @wraps(view)
     @login_required
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user.role != Role.ADMIN:
+        if not access.manages_tenant(current_principal()):
             abort(403)
         return view(*args, **kwargs)
 
@@ -34,7 +36,7 @@ def _keys() -> list[ApiKey]:
     return list(
         db.session.scalars(
             select(ApiKey)
-            .where(ApiKey.tenant_id == current_user.tenant_id)
+            .where(access.api_key_filter(current_principal()))
             .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
         )
     )
@@ -77,7 +79,7 @@ def api_keys() -> Response:
 @admin_required
 def revoke_api_key(key_id: int) -> Response:
     key = db.session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == current_user.tenant_id)
+        select(ApiKey).where(ApiKey.id == key_id, access.api_key_filter(current_principal()))
     )
     if key is None:
         abort(404)

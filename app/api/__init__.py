@@ -28,11 +28,23 @@ def _json_bodies_only() -> None:
         raise ApiProblem(400, f"The body is not valid JSON: {error}.") from None
 
 
+@bp.before_request
+def _callers_first() -> None:
+    """Who calls comes before what they sent: 401 for nobody, whatever the body."""
+    from app.api.auth import require_principal
+
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        require_principal()
+
+
+PUBLIC_ENDPOINTS = frozenset({"api.docs", "api.openapi"})
+
+
 def _set_up(state: BlueprintSetupState) -> None:
     from app.api import limits
     from app.extensions import csrf
 
-    limits.init_app(state.app)
+    limits.init_app(state.app)  # type: ignore[arg-type]  # a Flask app, typed as its base
     # Calls with an API key carry no CSRF token; a session's writes are checked in auth.
     csrf.exempt(bp)
 

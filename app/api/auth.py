@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -11,34 +10,13 @@ from sqlalchemy import select
 
 from app.api.problems import ApiProblem, not_found
 from app.extensions import csrf, db
-from app.models import ApiKey, Role, Tenant, User, utcnow
+from app.models import ApiKey, Tenant, utcnow
 from app.models.user import hash_api_key
-from app.onboarding.services import Actor
+from app.onboarding.access import Principal, in_tenant
 
 # Writing last_used_at on every call would turn each read into a write.
 LAST_USED_PRECISION = timedelta(minutes=1)
 MAX_TENANT_ID = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: its tenant (None when it has no single one), and who it is."""
-
-    actor: Actor
-    tenant_id: int | None
-    api_key_id: int | None = None
-    user: User | None = None
-
-    @property
-    def owner_id(self) -> int | None:
-        """A signed-in owner sees only their own requests and devices; staff see the tenant's."""
-        if self.user is not None and self.user.role == Role.OWNER:
-            return self.user.id
-        return None
-
-    @property
-    def is_owner(self) -> bool:
-        return self.owner_id is not None
 
 
 def _unauthorized(detail: str) -> ApiProblem:
@@ -59,7 +37,7 @@ def _from_api_key(header: str) -> Principal:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:
         key.last_used_at = now
         db.session.commit()
-    return Principal(actor=Actor.api_key(key.id), tenant_id=key.tenant_id, api_key_id=key.id)
+    return Principal.for_api_key(key.id, key.tenant_id)
 
 
 def load_principal() -> Principal | None:
@@ -77,11 +55,7 @@ def load_principal() -> Principal | None:
             g.api_auth_problem = problem
             raise
     elif current_user.is_authenticated:
-        principal = Principal(
-            actor=Actor.user(current_user),
-            tenant_id=current_user.tenant_id,
-            user=current_user._get_current_object(),
-        )
+        principal = Principal.for_user(current_user._get_current_object())
     g.api_principal = principal
     return principal
 
@@ -129,7 +103,7 @@ def resolve_tenant(principal: Principal, given: int | str | None) -> Tenant:
                 {"tenantId": ["A tenantId is our number for the tenant, like 12."]},
             )
         tenant_id = int(text)
-        if principal.tenant_id is not None and tenant_id != principal.tenant_id:
+        if principal.tenant_id is not None and not in_tenant(principal, tenant_id):
             raise not_found("There is no tenant with this id.", field="tenantId")
     elif principal.tenant_id is None:
         message = (

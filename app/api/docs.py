@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, make_response, render_template
 
 from app.api import bp
 from app.api.spec import openapi_document
@@ -11,7 +11,7 @@ from app.api.spec import openapi_document
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 document, generated from the views and their models."""
-    return current_app.json.response(openapi_document())
+    return make_response(current_app.json.response(openapi_document()))
 
 
 @bp.get("/docs")

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from app.api.auth import Principal
 from app.api.problems import ApiProblem
 from app.extensions import db
 from app.models import IdempotencyRecord
+from app.onboarding.access import Principal
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

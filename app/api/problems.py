@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
 from app.identifiers import IdentifierError
-from app.onboarding.services import InvalidAnswers, OnboardingError
+from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.states import InvalidTransition
 
 PROBLEM_JSON = "application/problem+json"

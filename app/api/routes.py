@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from app.api import bp
-from app.api.auth import Principal, require_principal, resolve_tenant
+from app.api.auth import require_principal, resolve_tenant
 from app.api.idempotency import run_once
 from app.api.pagination import page
 from app.api.problems import ApiProblem, answer_errors, invalid, not_found
@@ -44,8 +44,11 @@ from app.catalog import current_catalog
 from app.consent import service as consent_service
 from app.extensions import db
 from app.models import Collective, CollectiveKind, Entity, EntityStatus, OnboardingRequest
-from app.onboarding import services
-from app.onboarding.services import InvalidAnswers
+from app.onboarding import access
+from app.onboarding.access import Principal
+from app.onboarding.errors import InvalidAnswers
+from app.onboarding.intake import create_request
+from app.onboarding.lifecycle import cancel_request, expire_if_due
 from app.onboarding.states import Status
 
 ONBOARDING = "Onboarding"
@@ -61,66 +64,32 @@ OFFBOARDING_NAMESPACE = uuid.UUID("6b0bd6f3-5a43-4c4b-9d2e-0f4b1c2a7e11")
 # ---------------------------------------------------------------- helpers
 
 
-def _tenant_filter(principal: Principal, given: str | None) -> int:
-    return resolve_tenant(principal, given).id
-
-
 def _onboarding_request(principal: Principal, request_id: uuid.UUID) -> OnboardingRequest:
     """The caller's request with this id; 404 for a Draft, another tenant's, or none."""
-    query = select(OnboardingRequest).where(
-        OnboardingRequest.id == request_id,
-        OnboardingRequest.status != Status.DRAFT,
+    onboarding = db.session.scalar(
+        select(OnboardingRequest).where(
+            OnboardingRequest.id == request_id,
+            OnboardingRequest.status != Status.DRAFT,
+            access.request_filter(principal),
+        )
     )
-    query = _scope_requests(principal, query)
-    onboarding = db.session.scalar(query)
     if onboarding is None:
         raise not_found("There is no onboarding request with this id.")
     # A request past its time fails as expired when it is next looked at, here as in the wizard.
-    if services.expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
+    if expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
         db.session.commit()
     return onboarding
 
 
-def _scope_requests(principal: Principal, query: Select[Any]) -> Select[Any]:
-    if principal.tenant_id is not None:
-        query = query.where(OnboardingRequest.tenant_id == principal.tenant_id)
-    if principal.owner_id is not None:
-        query = query.where(OnboardingRequest.owner_id == principal.owner_id)
-    return query
-
-
-def _scope_entities(principal: Principal, query: Select[Any]) -> Select[Any]:
-    if principal.tenant_id is not None:
-        query = query.where(Entity.tenant_id == principal.tenant_id)
-    if principal.owner_id is not None:
-        query = query.where(Entity.owner_id == principal.owner_id)
-    return query
-
-
 def _attribute_targets(type_id: str, manufacturer_name: str) -> dict[str, str]:
     """Where each of this manufacturer's attributes goes (information or properties)."""
-    catalog = current_catalog()
-    entity_type = next(
-        (t for t in catalog.types.values() if t.id.casefold() == type_id.strip().casefold()), None
-    )
-    manufacturer = (
-        next(
-            (
-                m
-                for m in entity_type.manufacturers.values()
-                if m.name.casefold() == manufacturer_name.strip().casefold()
-            ),
-            None,
-        )
-        if entity_type
-        else None
-    )
+    manufacturer = current_catalog().find_manufacturer(type_id, manufacturer_name)
     return {a.name: a.target for a in manufacturer.attributes} if manufacturer else {}
 
 
 def _entity(principal: Principal, entity_id: uuid.UUID, field: str | None = None) -> Entity:
     entity = db.session.scalar(
-        _scope_entities(principal, select(Entity).where(Entity.id == entity_id))
+        select(Entity).where(Entity.id == entity_id, access.entity_filter(principal))
     )
     if entity is None:
         raise not_found("There is no entity with this id.", field=field)
@@ -150,7 +119,7 @@ def create_onboarding_request(json: OnboardingEntityIn) -> Any:
         tenant = resolve_tenant(principal, json.tenantId)
         collective = None
         if json.collectiveId is not None:
-            collective = services.tenant_collective(tenant.id, json.collectiveId)
+            collective = access.tenant_collective(tenant.id, json.collectiveId)
             if collective is None:
                 raise not_found("There is no collective with this id.", field="collectiveId")
         extra = {k: v for k, v in (json.model_extra or {}).items() if k not in IGNORED_FIELDS}
@@ -163,7 +132,7 @@ def create_onboarding_request(json: OnboardingEntityIn) -> Any:
         }
         catalog = current_catalog()
         try:
-            onboarding = services.create_request(
+            onboarding = create_request(
                 tenant,
                 json.type,
                 json.manufacturer,
@@ -200,11 +169,10 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
     page. Rows created while you page appear at the end, never twice.
     """
     principal = require_principal()
+    tenant = resolve_tenant(principal, query.tenantId)  # another tenant's id answers 404
     stmt = select(OnboardingRequest).where(
-        OnboardingRequest.tenant_id == _tenant_filter(principal, query.tenantId),
-        OnboardingRequest.status != Status.DRAFT,
+        access.request_filter(principal, tenant.id), OnboardingRequest.status != Status.DRAFT
     )
-    stmt = _scope_requests(principal, stmt)
     if query.type:
         stmt = stmt.where(OnboardingRequest.type == query.type)
     if query.manufacturer:
@@ -249,7 +217,7 @@ def cancel_onboarding_request(request_id: uuid.UUID, json: CancelIn) -> Any:
 
     def act() -> tuple[dict[str, Any], int]:
         onboarding = _onboarding_request(principal, request_id)
-        services.cancel_request(onboarding, principal.actor, reason=json.reason)
+        cancel_request(onboarding, principal.actor, reason=json.reason)
         db.session.flush()
         return request_out(onboarding), 200
 
@@ -282,8 +250,8 @@ def list_entities(query: EntityListQuery) -> Any:
     onboarding requests.
     """
     principal = require_principal()
-    stmt = select(Entity).where(Entity.tenant_id == _tenant_filter(principal, query.tenantId))
-    stmt = _scope_entities(principal, stmt)
+    tenant = resolve_tenant(principal, query.tenantId)
+    stmt = select(Entity).where(access.entity_filter(principal, tenant.id))
     if query.type:
         stmt = stmt.where(Entity.type == query.type)
     if query.manufacturer:
@@ -356,7 +324,7 @@ def create_collective(json: CollectiveIn) -> Any:
     A Household or Community that entities can be onboarded into (`collectiveId`).
     """
     principal = require_principal()
-    if principal.is_owner:
+    if not access.manages_collectives(principal):
         raise ApiProblem(403, "Only the tenant's staff can create collectives.")
 
     def act() -> tuple[dict[str, Any], int]:
@@ -378,9 +346,8 @@ def create_collective(json: CollectiveIn) -> Any:
 def list_collectives(query: CollectiveListQuery) -> Any:
     """List Collectives"""
     principal = require_principal()
-    stmt = select(Collective).where(
-        Collective.tenant_id == _tenant_filter(principal, query.tenantId)
-    )
+    tenant = resolve_tenant(principal, query.tenantId)
+    stmt = select(Collective).where(access.collective_filter(principal, tenant.id))
     rows, next_cursor = page(stmt, Collective, query.limit, query.cursor)
     return {"data": [collective_out(c) for c in rows], "next": next_cursor}
 

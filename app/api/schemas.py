@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from app.onboarding.states import Status
+from app.onboarding.states import Status, StepKind
 
 
 def _printable(value: str) -> str:
@@ -102,7 +102,7 @@ class Action(BaseModel):
 
 class StepOut(BaseModel):
     position: int
-    kind: Literal["terms", "redirect", "app_consent", "pairing_code"]
+    kind: StepKind
     status: Literal["todo", "waiting", "done", "failed", "revoked"]
     completed: datetime | None
 
@@ -188,7 +188,7 @@ class AttributeOut(BaseModel):
 
 
 class StepSpecOut(BaseModel):
-    kind: Literal["terms", "redirect", "app_consent", "pairing_code"]
+    kind: StepKind
     provider: str | None
 
 

@@ -10,8 +10,8 @@ from flask import url_for
 from app.catalog import Catalog
 from app.consent.links import consent_url
 from app.models import Collective, Entity, OnboardingRequest, Tenant
-from app.onboarding import services
-from app.onboarding.states import Status, StepStatus
+from app.onboarding.states import Status, StepKind, StepStatus
+from app.onboarding.steps import current_step
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -51,9 +51,11 @@ def action_out(request: OnboardingRequest) -> dict[str, Any]:
         "documentationLink": documentation_link(),
     }
     if request.status == Status.PENDING:
-        step = services.current_step(request)
+        step = current_step(request)
         waiting_on_app = (
-            step is not None and step.kind == "app_consent" and step.status == StepStatus.WAITING
+            step is not None
+            and step.kind == StepKind.APP_CONSENT
+            and step.status == StepStatus.WAITING
         )
         action["type"] = "Consent" if waiting_on_app else "Redirect"
         action["redirectLink"] = consent_url(request)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("consent", __name__)
 
-from app.consent import routes  # noqa: E402,F401
+from app.consent import pages, routes  # noqa: E402,F401

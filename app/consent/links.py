@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, session, url_for
+from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.models import OnboardingRequest
 
 _SALT = "consent-link"
-_SESSION_KEY = "consent_links"
-_MAX_GRANTS = 20  # requests one browser can hold open through links at once
 
 
 class LinkError(Exception):
@@ -45,13 +43,3 @@ def request_id_from_token(token: str) -> uuid.UUID:
         raise LinkError(expired=True) from None
     except (BadSignature, KeyError, TypeError, ValueError):
         raise LinkError(expired=False) from None
-
-
-def grant(request_id: uuid.UUID) -> None:
-    """Remember in this browser's session that it opened a valid link to this request."""
-    granted = [r for r in session.get(_SESSION_KEY, []) if r != str(request_id)]
-    session[_SESSION_KEY] = [*granted, str(request_id)][-_MAX_GRANTS:]
-
-
-def is_granted(request_id: uuid.UUID) -> bool:
-    return str(request_id) in session.get(_SESSION_KEY, [])

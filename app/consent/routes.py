@@ -5,19 +5,20 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from app.consent import bp, links, service
-from app.consent.links import LinkError, grant, request_id_from_token
+from app.consent import bp, service
+from app.consent.links import LinkError, request_id_from_token
 from app.consent.providers import get_provider
+from app.consent.urls import resume_url
 from app.extensions import csrf, db
 from app.htmx import render
 from app.models import OnboardingRequest
-from app.onboarding.services import current_step
+from app.onboarding import access
 from app.onboarding.states import StepStatus
-from app.wizard.flow import resume_url
+from app.onboarding.steps import current_step
+from app.security import current_principal, grant_link
 
 
 @bp.app_template_global()
@@ -35,7 +36,7 @@ def open_link(token: str) -> Response:
     onboarding = db.session.get(OnboardingRequest, request_id)
     if onboarding is None:
         return _link_problem(expired=False)
-    grant(onboarding.id)
+    grant_link(onboarding.id)
     return redirect(resume_url(onboarding))
 
 
@@ -61,7 +62,7 @@ def oauth_callback(provider: str) -> Response:
     try:
         onboarding = service.finish_redirect(provider, request.args.to_dict())
     except service.CallbackRejected as rejected:
-        db.session.rollback()
+        db.session.commit()  # nothing changed but the rejection on the timeline
         return _callback_problem(rejected)
     db.session.commit()
     if onboarding.is_final:
@@ -69,8 +70,8 @@ def oauth_callback(provider: str) -> Response:
     step = current_step(onboarding)
     if step is not None and step.status == StepStatus.FAILED:
         # Back on the step itself, which says what went wrong and how to go on.
-        return redirect(url_for("wizard.step", request_id=onboarding.id, position=step.position))
-    return redirect(url_for("wizard.consent", request_id=onboarding.id))
+        return redirect(url_for("consent.step", request_id=onboarding.id, position=step.position))
+    return redirect(url_for("consent.overview", request_id=onboarding.id))
 
 
 @bp.post("/consent/callback/<provider>/app")
@@ -85,7 +86,7 @@ def app_callback(provider: str) -> Response:
             request.headers.get("X-Sandbox-Signature", ""),
         )
     except service.CallbackRejected as rejected:
-        db.session.rollback()
+        db.session.commit()  # nothing changed but the rejection on the timeline
         status = 401 if rejected.reason == "bad_signature" else 404
         return Response(rejected.reason, status=status, mimetype="text/plain")
     try:
@@ -142,11 +143,10 @@ CALLBACK_MESSAGES = {
 def _callback_problem(rejected: service.CallbackRejected) -> Response:
     title, message = CALLBACK_MESSAGES.get(rejected.reason, CALLBACK_MESSAGES["unknown_state"])
     back = None
-    if rejected.request is not None and (
-        links.is_granted(rejected.request.id)
-        or (current_user.is_authenticated and rejected.request.owner_id == current_user.id)
+    if rejected.request is not None and access.can(
+        current_principal(), access.Action.CONSENT, rejected.request
     ):
-        back = url_for("wizard.consent", request_id=rejected.request.id)
+        back = url_for("consent.overview", request_id=rejected.request.id)
     return render(
         "errors/error.html",
         title=title,

@@ -13,23 +13,20 @@ import time
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from flask import Blueprint, abort, current_app, jsonify, redirect, request
-from flask_babel import gettext
+from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select, update
+from sqlalchemy import update
 from werkzeug.wrappers import Response
-from wtforms import EmailField, HiddenField
+from wtforms import EmailField
 
 from app.catalog import Manufacturer, current_catalog
 from app.consent.providers import _InProcessAdapter, get_provider, sandbox_client_secret
 from app.extensions import csrf, db
 from app.htmx import render
-from app.models import SandboxApproval, SandboxAuthorization, SandboxToken, utcnow
+from app.models import SandboxApproval, SandboxToken, utcnow
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox/<provider>")
 
@@ -82,77 +79,6 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
     return response
 
 
-class AuthorizeForm(FlaskForm):
-    account = EmailField(_l("Email address"))
-    decision = HiddenField()
-
-
-@bp.route("/authorize", methods=["GET", "POST"])
-def authorize(provider: str) -> Response:
-    """The manufacturer's sign-in and consent page (sandbox)."""
-    manufacturer = _manufacturer(provider)
-    params = request.values
-    client_id = params.get("client_id", "")
-    redirect_uri = params.get("redirect_uri", "")
-    expected = get_provider(provider)
-    # A bad client or redirect URI is never redirected to (RFC 6749 4.1.2.1).
-    if client_id != expected.client_id or redirect_uri != expected.redirect_uri:
-        return render(
-            "sandbox/problem.html",
-            manufacturer=manufacturer,
-            status=400,
-            message=gettext(
-                "The app that sent you here is not registered with "
-                "this address. Nothing was shared."
-            ),
-        )
-    state = params.get("state", "")
-
-    def back(**answer: str) -> Response:
-        return redirect(f"{redirect_uri}?{urlencode({**answer, 'state': state})}")
-
-    if params.get("response_type") != "code":
-        return back(error="unsupported_response_type")
-    challenge = params.get("code_challenge", "")
-    if params.get("code_challenge_method") != "S256" or not challenge:
-        return back(error="invalid_request", error_description="PKCE S256 is required")
-
-    form = AuthorizeForm(data={"account": DEFAULT_ACCOUNT})
-    if request.method == "POST" and form.validate_on_submit():
-        account = (form.account.data or DEFAULT_ACCOUNT).strip().lower()
-        outcome = outcome_for(account, request.form.get("decision", "allow"))
-        if outcome == "denied":
-            return back(error="access_denied", error_description="The owner refused access")
-        if outcome == "provider_error":
-            return back(error="server_error", error_description="Sandbox provider error")
-        if outcome == "no_answer":
-            return render("sandbox/closed.html", manufacturer=manufacturer)
-        code = secrets.token_urlsafe(32)
-        db.session.add(
-            SandboxAuthorization(
-                provider=provider,
-                code_hash=_digest(code),
-                client_id=client_id,
-                redirect_uri=redirect_uri,
-                code_challenge=challenge,
-                account=account,
-                scope=params.get("scope", ""),
-                grant_id=uuid.uuid4().hex,
-                expires_at=utcnow() + CODE_LIFETIME,
-            )
-        )
-        db.session.commit()
-        return back(code=code)
-    return render(
-        "sandbox/authorize.html",
-        manufacturer=manufacturer,
-        form=form,
-        params={k: v for k, v in params.items() if k not in ("account", "decision", "csrf_token")},
-        accounts=SANDBOX_ACCOUNTS,
-        default_account=DEFAULT_ACCOUNT,
-    )
-
-
 def _issue_tokens(provider: str, account: str, grant_id: str) -> dict[str, Any]:
     access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
@@ -187,111 +113,21 @@ def _token_response(provider: str, account: str, grant_id: str) -> Response:
     return response
 
 
-@bp.post("/token")
+# ---------------------------------------------------------------- pairing_code
+
+# The sandbox answers this pairing code with "does not match the device"; any other code
+# that follows the catalog's pattern pairs.
+WRONG_PAIRING_CODE = "000000"
+
+
+@bp.post("/pairing")
 @csrf.exempt
-def token(provider: str) -> Response:
-    """The token endpoint: single-use codes, PKCE checked, refresh supported."""
+def pairing(provider: str) -> Response:
+    """Whether a pairing code belongs to a device (for pairing_code steps)."""
     if not _client_ok(provider):
         return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
-    grant_type = request.form.get("grant_type")
-    if grant_type == "refresh_token":
-        row = db.session.scalar(
-            select(SandboxToken).where(
-                SandboxToken.token_hash == _digest(request.form.get("refresh_token", "")),
-                SandboxToken.kind == "refresh",
-                SandboxToken.provider == provider,
-                SandboxToken.revoked_at.is_(None),
-            )
-        )
-        if row is None:
-            return _oauth_error("invalid_grant", "Unknown or revoked refresh token")
-        return _token_response(provider, row.account, row.grant_id)
-    if grant_type != "authorization_code":
-        return _oauth_error("unsupported_grant_type", "Use authorization_code")
-    code = db.session.scalar(
-        select(SandboxAuthorization).where(
-            SandboxAuthorization.code_hash == _digest(request.form.get("code", "")),
-            SandboxAuthorization.provider == provider,
-        )
-    )
-    if code is None:
-        return _oauth_error("invalid_grant", "Unknown authorization code")
-    # Mark it used in one statement, so two concurrent exchanges cannot both win.
-    claimed = db.session.execute(
-        update(SandboxAuthorization)
-        .where(SandboxAuthorization.id == code.id, SandboxAuthorization.used_at.is_(None))
-        .values(used_at=utcnow())
-    ).rowcount
-    if not claimed:
-        # A replayed code: refuse, and revoke what it gave (RFC 6749 4.1.2).
-        db.session.execute(
-            update(SandboxToken)
-            .where(SandboxToken.grant_id == code.grant_id)
-            .values(revoked_at=utcnow())
-        )
-        db.session.commit()
-        return _oauth_error("invalid_grant", "Authorization code already used")
-    db.session.commit()
-    if code.expires_at < utcnow():
-        return _oauth_error("invalid_grant", "Authorization code expired")
-    if request.form.get("redirect_uri") != code.redirect_uri:
-        return _oauth_error("invalid_grant", "redirect_uri does not match")
-    if code.code_challenge:
-        verifier = request.form.get("code_verifier", "")
-        if not verifier or create_s256_code_challenge(verifier) != code.code_challenge:
-            return _oauth_error("invalid_grant", "PKCE verification failed")
-    return _token_response(provider, code.account, code.grant_id)
-
-
-def _bearer_account(provider: str) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    row = db.session.scalar(
-        select(SandboxToken).where(
-            SandboxToken.token_hash == _digest(header[7:]),
-            SandboxToken.kind == "access",
-            SandboxToken.provider == provider,
-            SandboxToken.revoked_at.is_(None),
-        )
-    )
-    if row is None or row.expires_at < utcnow():
-        return None
-    return row.account
-
-
-@bp.get("/devices")
-def devices(provider: str) -> Response:
-    """The devices on the account behind the token (the sandbox account holds every device,
-    except no-device@sandbox.example, which holds none)."""
-    account = _bearer_account(provider)
-    if account is None:
-        return _oauth_error("invalid_token", "Missing, unknown or revoked token", 401)
-    if SANDBOX_ACCOUNTS.get(account) == "device_not_found":
-        return jsonify(devices=[])
-    return jsonify(devices=[{"identifier": request.args.get("identifier", ""), "account": account}])
-
-
-@bp.post("/revoke")
-@csrf.exempt
-def revoke(provider: str) -> Response:
-    """RFC 7009: end the grant behind a token; always 200 for a known client."""
-    if not _client_ok(provider):
-        return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
-    row = db.session.scalar(
-        select(SandboxToken).where(
-            SandboxToken.token_hash == _digest(request.form.get("token", "")),
-            SandboxToken.provider == provider,
-        )
-    )
-    if row is not None:
-        db.session.execute(
-            update(SandboxToken)
-            .where(SandboxToken.grant_id == row.grant_id)
-            .values(revoked_at=utcnow())
-        )
-        db.session.commit()
-    return Response(status=200)
+    body = request.get_json(silent=True) or {}
+    return jsonify(paired=str(body.get("code", "")) != WRONG_PAIRING_CODE)
 
 
 # ---------------------------------------------------------------- app_consent
@@ -347,7 +183,7 @@ def approval_token(provider: str, approval_id: uuid.UUID) -> Response:
         update(SandboxApproval)
         .where(SandboxApproval.id == row.id, SandboxApproval.status == "approved")
         .values(status="collected")
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult
     if not claimed:
         return _oauth_error("invalid_grant", "Tokens for this approval were collected")
     db.session.commit()
@@ -403,7 +239,7 @@ def _send_callback(provider: str, row: SandboxApproval) -> None:
     session = requests.Session()
     session.mount(
         row.callback_url.split("/consent/")[0] + "/",
-        _InProcessAdapter(current_app._get_current_object()),
+        _InProcessAdapter(current_app._get_current_object()),  # type: ignore[attr-defined]
     )
     try:
         session.post(
@@ -420,3 +256,7 @@ def _send_callback(provider: str, row: SandboxApproval) -> None:
         db.session.commit()
     except requests.RequestException:
         current_app.logger.warning("sandbox callback to %s failed", row.callback_url)
+
+
+# The OAuth 2.0 authorization server's own endpoints register on the same blueprint.
+from app.consent import sandbox_oauth  # noqa: E402,F401

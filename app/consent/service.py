@@ -1,8 +1,9 @@
 """Consent with manufacturers: start a redirect or an app approval, settle what comes back,
 connect (verify the device on the account), and revoke on offboarding.
 
-Views call these and commit. Nothing here trusts the callback's word for which request it
-is: the request comes from our own attempt record.
+Nothing here commits: the view (or job) that called owns the transaction; a rejected
+callback's event is kept by the caller committing before it answers. Nothing here trusts
+the callback's word for which request it is: the request comes from our own attempt record.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.catalog import Manufacturer, current_catalog
 from app.consent import crypto
 from app.consent.providers import Provider, ProviderError, callback_payload, get_provider
 from app.extensions import db
+from app.identifiers import N_, IdentifierError
 from app.models import (
     ConsentAttempt,
     ConsentStep,
@@ -30,9 +32,10 @@ from app.models import (
     ProviderGrant,
     utcnow,
 )
-from app.onboarding import services
-from app.onboarding.services import Actor, record_event
-from app.onboarding.states import FailureReason, StepStatus
+from app.onboarding.audit import CALLBACK, Actor, record_event
+from app.onboarding.lifecycle import begin_connecting, disconnect_entity
+from app.onboarding.states import FailureReason, StepKind, StepStatus
+from app.onboarding.steps import complete_step, fail_step_attempt, start_step, step_available
 
 CALLBACK_MAX_AGE_SECONDS = 300
 _BINDING_KEY = "consent_binding"
@@ -56,11 +59,7 @@ def _browser_binding() -> str:
 
 def device_identifier(onboarding: OnboardingRequest, manufacturer: Manufacturer) -> str:
     """The value that names the device at the provider (VIN, EAN, plant id...)."""
-    for attribute in manufacturer.attributes:
-        value = onboarding.information.get(attribute.name)
-        if value and attribute.target == "information" and attribute.rule != "email":
-            return str(value)
-    return ""
+    return manufacturer.device_id(onboarding.information) or ""
 
 
 def provider_for(manufacturer: Manufacturer) -> Provider:
@@ -81,20 +80,19 @@ def start_redirect(
         ConsentAttempt(
             step=step,
             provider=provider.name,
-            kind="redirect",
+            kind=StepKind.REDIRECT,
             state=state,
             code_verifier=verifier,
             browser_binding=_browser_binding(),
         )
     )
-    services.start_step(onboarding, step, actor)
+    start_step(onboarding, step, actor)
     return provider.authorization_url(state, verifier)
 
 
 def _reject(reason: str, onboarding: OnboardingRequest | None, **data: Any) -> CallbackRejected:
     if onboarding is not None:
-        record_event(onboarding, "callback_rejected", Actor("callback"), reason=reason, **data)
-        db.session.commit()
+        record_event(onboarding, "callback_rejected", CALLBACK, reason=reason, **data)
     current_app.logger.warning("consent callback rejected: %s", reason)
     return CallbackRejected(reason, onboarding)
 
@@ -107,7 +105,7 @@ def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingReque
             select(ConsentAttempt).where(
                 ConsentAttempt.state == state,
                 ConsentAttempt.provider == provider_name,
-                ConsentAttempt.kind == "redirect",
+                ConsentAttempt.kind == StepKind.REDIRECT,
             )
         )
         if state
@@ -125,14 +123,14 @@ def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingReque
         raise _reject("other_browser", onboarding)
     if not attempt.code_verifier:
         raise _reject("missing_verifier", onboarding)
-    if not services.step_available(onboarding, step) or step.status != StepStatus.WAITING:
+    if not step_available(onboarding, step) or step.status != StepStatus.WAITING:
         raise _reject("step_not_waiting", onboarding)
     actor = Actor.provider(provider_name)
     error = args.get("error")
     if error:
         reason = FailureReason.DENIED if error == "access_denied" else FailureReason.PROVIDER_ERROR
         _finish_attempt(attempt, reason)
-        services.fail_step_attempt(onboarding, step, actor, reason)
+        fail_step_attempt(onboarding, step, actor, reason)
         return onboarding
     code = args.get("code")
     if not code:
@@ -148,7 +146,7 @@ def finish_redirect(provider_name: str, args: dict[str, str]) -> OnboardingReque
                 "code_rejected", onboarding, error=failure.code, detail=str(failure)[:200]
             ) from None
         _finish_attempt(attempt, FailureReason.PROVIDER_ERROR)
-        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return onboarding
     _finish_attempt(attempt, "approved")
     _connect(onboarding, step, provider, token, actor)
@@ -178,20 +176,20 @@ def _connect(
         expires_at=utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None,
     )
     db.session.add(grant)
-    services.begin_connecting(onboarding, actor)
+    begin_connecting(onboarding, actor)
     manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
     identifier = device_identifier(onboarding, manufacturer) if manufacturer else ""
     try:
         found = provider.device_on_account(token["access_token"], identifier)
     except (ProviderError, KeyError, ValueError):
         _destroy(grant, provider, notify=False)
-        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return
     if not found:
         _destroy(grant, provider, notify=True)
-        services.fail_step_attempt(onboarding, step, actor, FailureReason.DEVICE_NOT_FOUND)
+        fail_step_attempt(onboarding, step, actor, FailureReason.DEVICE_NOT_FOUND)
         return
-    services.complete_step(
+    complete_step(
         onboarding,
         step,
         actor,
@@ -235,14 +233,14 @@ def start_app_consent(
             device_identifier(onboarding, manufacturer) or manufacturer.name
         )
     except ProviderError:
-        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return
     db.session.add(
         ConsentAttempt(
-            step=step, provider=provider.name, kind="app_consent", external_id=approval_id
+            step=step, provider=provider.name, kind=StepKind.APP_CONSENT, external_id=approval_id
         )
     )
-    services.start_step(onboarding, step, actor)
+    start_step(onboarding, step, actor)
 
 
 def open_attempt(step: ConsentStep) -> ConsentAttempt | None:
@@ -256,7 +254,7 @@ def open_attempt(step: ConsentStep) -> ConsentAttempt | None:
 def check_app_consent(onboarding: OnboardingRequest, step: ConsentStep) -> None:
     """Poll the provider for the open approval of `step` and settle it if it was decided."""
     attempt = open_attempt(step)
-    if attempt is None or attempt.kind != "app_consent" or step.status != StepStatus.WAITING:
+    if attempt is None or attempt.kind != StepKind.APP_CONSENT or step.status != StepStatus.WAITING:
         return
     provider = get_provider(attempt.provider)
     try:
@@ -280,7 +278,7 @@ def _settle_approval(
     if status in ("denied", "error"):
         reason = FailureReason.DENIED if status == "denied" else FailureReason.PROVIDER_ERROR
         _finish_attempt(attempt, reason)
-        services.fail_step_attempt(onboarding, step, actor, reason)
+        fail_step_attempt(onboarding, step, actor, reason)
         return
     try:
         token = provider.collect_approval_tokens(attempt.external_id or "")
@@ -288,7 +286,7 @@ def _settle_approval(
         if status == "collected" or _approval_status(provider, attempt) == "collected":
             return  # the other path (callback or poll) took the tokens first
         _finish_attempt(attempt, FailureReason.PROVIDER_ERROR)
-        services.fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return
     _finish_attempt(attempt, "approved")
     _connect(onboarding, step, provider, token, actor)
@@ -321,7 +319,7 @@ def receive_app_callback(
         select(ConsentAttempt).where(
             ConsentAttempt.external_id == str(data.get("id", "")),
             ConsentAttempt.provider == provider_name,
-            ConsentAttempt.kind == "app_consent",
+            ConsentAttempt.kind == StepKind.APP_CONSENT,
         )
     )
     if attempt is None:
@@ -331,6 +329,45 @@ def receive_app_callback(
     if attempt.finished_at is None and step.status == StepStatus.WAITING:
         _settle_approval(onboarding, step, attempt, provider, data)
     return onboarding
+
+
+# ---------------------------------------------------------------- pairing_code
+
+
+def pair(
+    onboarding: OnboardingRequest,
+    step: ConsentStep,
+    manufacturer: Manufacturer,
+    code: str,
+    actor: Actor,
+    evidence: dict[str, Any],
+) -> None:
+    """Pair with the code printed on the device; raise IdentifierError when it is refused
+    (the failed attempt is then on the request, for the caller to keep)."""
+    if step.status == StepStatus.DONE:
+        return
+    assert manufacturer.pairing is not None
+    cleaned = manufacturer.pairing.clean(code)
+    provider = get_provider(manufacturer.provider or _slug(manufacturer.name))
+    try:
+        paired = provider.pair(device_identifier(onboarding, manufacturer), cleaned)
+    except ProviderError:
+        fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        raise IdentifierError(
+            N_("%(manufacturer)s could not check the code just now. Try again in a few minutes."),
+            manufacturer=manufacturer.name,
+        ) from None
+    if not paired:
+        fail_step_attempt(onboarding, step, actor, "pairing_code_mismatch")
+        raise IdentifierError(
+            N_("This pairing code does not match the device. Check the code and try again.")
+        )
+    # Only the last digits are kept: enough to tell codes apart, useless to pair again.
+    complete_step(onboarding, step, actor, {**evidence, "code_last_digits": cleaned[-2:]})
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
 # ---------------------------------------------------------------- offboarding
@@ -346,4 +383,4 @@ def offboard(entity: Entity, reason: str, actor: Actor) -> None:
     ).all()
     for grant in grants:
         _destroy(grant, get_provider(grant.provider), notify=True)
-    services.disconnect_entity(entity, reason, actor)
+    disconnect_entity(entity, reason, actor)

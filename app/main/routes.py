@@ -11,14 +11,15 @@ from wtforms import RadioField, SelectChoice
 from wtforms.validators import InputRequired
 
 from app.consent import service as consent_service
+from app.consent.urls import resume_url
 from app.extensions import db
 from app.htmx import render
 from app.main import bp
 from app.models import Entity, EntityStatus, OnboardingRequest
-from app.onboarding.services import Actor
+from app.onboarding import access
 from app.onboarding.states import FINAL, Status
+from app.security import current_principal
 from app.templating import device_name
-from app.wizard.flow import resume_url
 
 
 @bp.get("/")
@@ -26,17 +27,15 @@ def home() -> Response:
     """The signed-in person's requests (unfinished first) and connected devices."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    principal = current_principal()
     requests = db.session.scalars(
         select(OnboardingRequest)
-        .where(
-            OnboardingRequest.tenant_id == current_user.tenant_id,
-            OnboardingRequest.owner_id == current_user.id,
-        )
+        .where(access.owned_request_filter(principal))
         .order_by(OnboardingRequest.last_activity_at.desc())
     ).all()
     entities = db.session.scalars(
         select(Entity)
-        .where(Entity.tenant_id == current_user.tenant_id, Entity.owner_id == current_user.id)
+        .where(access.owned_entity_filter(principal))
         .order_by(Entity.created_at.desc())
     ).all()
     unfinished = [r for r in requests if r.status not in FINAL]
@@ -71,21 +70,16 @@ class DisconnectForm(FlaskForm):
 @login_required
 def disconnect(entity_id: uuid.UUID) -> Response:
     """Offboard one of the owner's devices: revoke the consent and disconnect it."""
-    entity = db.session.scalar(
-        select(Entity).where(
-            Entity.id == entity_id,
-            Entity.tenant_id == current_user.tenant_id,
-            Entity.owner_id == current_user.id,
-        )
-    )
-    if entity is None:
+    principal = current_principal()
+    entity = db.session.get(Entity, entity_id)
+    if entity is None or not access.can_offboard(principal, entity):
         abort(404)
     if entity.status == EntityStatus.DISCONNECTED:
         flash(gettext("This device is disconnected."), "info")
         return redirect(url_for("main.home"))
     form = DisconnectForm()
     if form.validate_on_submit():
-        consent_service.offboard(entity, form.reason.data, Actor.user(current_user))
+        consent_service.offboard(entity, form.reason.data, principal.actor)
         db.session.commit()
         flash(
             gettext(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -20,6 +20,7 @@ class OnboardingRequest(db.Model):
     """Everything needed to identify one device and track its owner's consent."""
 
     __tablename__ = "onboarding_requests"
+    __table_args__ = (Index("ix_onboarding_requests_tenant_device", "tenant_id", "device_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -28,6 +29,8 @@ class OnboardingRequest(db.Model):
     manufacturer: Mapped[str | None] = mapped_column(String(60))
     information: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The value that names the device (the catalog's `device` attribute: VIN, EAN, ...).
+    device_id: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     reference: Mapped[str | None] = mapped_column(String(200), index=True)

@@ -39,7 +39,7 @@ class User(UserMixin, db.Model):
     tenant: Mapped[Tenant] = relationship()
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def set_password(self, password: str) -> None:

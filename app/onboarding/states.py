@@ -19,6 +19,9 @@ class Status(StrEnum):
 
 
 FINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})
+# A new request starts as a Draft (the wizard asks its questions first) or, sent complete
+# in one go, straight away waits for the owner.
+INITIAL = frozenset({Status.DRAFT, Status.PENDING})
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.DRAFT: frozenset({Status.PENDING, Status.CANCELED, Status.FAILED}),
@@ -36,8 +39,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 class InvalidTransition(Exception):
     """A status change the lifecycle does not allow (e.g. cancel a Succeeded request)."""
 
-    def __init__(self, current: Status, target: Status) -> None:
-        super().__init__(f"A {current} request cannot become {target}")
+    def __init__(self, current: Status | None, target: Status) -> None:
+        super().__init__(f"A {current or 'new'} request cannot become {target}")
         self.current = current
         self.target = target
 
@@ -46,9 +49,10 @@ def can_transition(current: Status, target: Status) -> bool:
     return target in TRANSITIONS[current]
 
 
-def check_transition(current: Status, target: Status) -> None:
-    """Raise InvalidTransition unless `current` may become `target`."""
-    if not can_transition(current, target):
+def check_transition(current: Status | None, target: Status) -> None:
+    """Raise InvalidTransition unless `current` (None: a new request) may become `target`."""
+    allowed = INITIAL if current is None else TRANSITIONS[current]
+    if target not in allowed:
         raise InvalidTransition(current, target)
 
 
@@ -68,3 +72,20 @@ class FailureReason(StrEnum):
     DEVICE_NOT_FOUND = "device_not_found"
     PROVIDER_ERROR = "provider_error"
     CANCELED_BY_PROVIDER = "canceled_by_provider"
+
+
+class Door(StrEnum):
+    """How a request came in: the owner's wizard, an installer on site, or a partner's API."""
+
+    WIZARD = "wizard"
+    INSTALLER = "installer"
+    API = "api"
+
+
+class StepKind(StrEnum):
+    """The kinds of consent step; each has one handler module in app/consent/steps/."""
+
+    TERMS = "terms"
+    REDIRECT = "redirect"
+    APP_CONSENT = "app_consent"
+    PAIRING_CODE = "pairing_code"

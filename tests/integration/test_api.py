@@ -14,7 +14,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.api import auth as api_auth
-from app.api.auth import Principal
 from app.catalog import current_catalog
 from app.identifiers import validate_ean, validate_vin
 from app.models import (
@@ -29,8 +28,9 @@ from app.models import (
     User,
     utcnow,
 )
-from app.onboarding import services
-from app.onboarding.services import Actor
+from app.onboarding import drafts, steps
+from app.onboarding.access import Principal
+from app.onboarding.audit import OWNER_LINK, Actor
 from app.onboarding.states import Status, StepStatus
 from tests.integration.helpers import (
     EAN,
@@ -40,7 +40,6 @@ from tests.integration.helpers import (
     count,
     csrf_token,
     in_db,
-    make_world,
     signed_in_client,
 )
 
@@ -91,11 +90,6 @@ def issue_key(app: Flask, tenant_id: int, name: str = "partner") -> tuple[str, i
 
 
 @pytest.fixture
-def world(app: Flask):
-    return make_world(app)
-
-
-@pytest.fixture
 def acme(app: Flask, client: FlaskClient, world) -> Partner:
     secret, key_id = issue_key(app, world.acme_id)
     return Partner(client, secret, world.acme_id, key_id)
@@ -123,7 +117,7 @@ def succeed(app: Flask, request_id: str) -> str:
     with in_db(app) as session:
         onboarding = session.get(OnboardingRequest, uuid.UUID(request_id))
         for step in list(onboarding.steps):
-            services.complete_step(onboarding, step, services.OWNER_LINK, {})
+            steps.complete_step(onboarding, step, OWNER_LINK, {})
         session.commit()
         assert onboarding.entity is not None
         return str(onboarding.entity.id)
@@ -388,7 +382,7 @@ def test_a_caller_without_a_single_tenant_must_name_one(
     app: Flask, client: FlaskClient, world, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No key is without a tenant today; a platform-wide caller would be.
-    platform = Principal(actor=Actor("api-key:platform"), tenant_id=None)
+    platform = Principal.for_api_key(0, tenant_id=None)
     monkeypatch.setattr(api_auth, "load_principal", lambda: platform)
     body = {"type": "EV", "manufacturer": "Audi", "vin": VIN}
 
@@ -464,9 +458,7 @@ def test_get_answers_the_request_as_created_and_its_progress(app: Flask, acme: P
 def test_wizard_drafts_never_appear(app: Flask, acme: Partner) -> None:
     with in_db(app) as session:
         alice = session.scalar(select(User).where(User.email == "alice@acme.example"))
-        draft = services.start_draft(
-            alice.tenant, alice, "EV", current_catalog(), Actor.user(alice)
-        )
+        draft = drafts.start_draft(alice.tenant, alice, "EV", current_catalog(), Actor.user(alice))
         session.commit()
         draft_id = str(draft.id)
     assert_problem(acme.get(f"/onboarding/entities/{draft_id}"), 404)

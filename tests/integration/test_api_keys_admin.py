@@ -11,14 +11,13 @@ from sqlalchemy import select
 
 from app.models import ApiKey, Role, Tenant
 from app.models.user import hash_api_key
-from tests.integration.helpers import add_user, csrf_token, in_db, make_world, signed_in_client
+from tests.integration.helpers import add_user, csrf_token, in_db, signed_in_client
 
 PAGE = "/admin/api-keys"
 
 
 @pytest.fixture
-def world(app: Flask):
-    world = make_world(app)
+def world(app: Flask, world):
     with in_db(app) as session:
         add_user(session, session.get(Tenant, world.acme_id), "ada@acme.example", Role.ADMIN)
         add_user(session, session.get(Tenant, world.other_id), "oscar@other.example", Role.ADMIN)

@@ -23,7 +23,8 @@ from schemathesis.specs.openapi.checks import (
 
 from app import create_app
 from app.models import ApiKey, OnboardingRequest, Tenant
-from app.onboarding import services
+from app.onboarding import steps
+from app.onboarding.audit import OWNER_LINK
 from tests.integration.helpers import VIN, XENN_REFERENCE, in_db, make_world
 
 EXAMPLES_PER_OPERATION = 12
@@ -70,7 +71,7 @@ def api_key(app: Flask) -> str:
     with in_db(app) as session:
         onboarding = session.get(OnboardingRequest, uuid.UUID(done.json["data"][0]["id"]))
         for step in list(onboarding.steps):
-            services.complete_step(onboarding, step, services.OWNER_LINK, {})
+            steps.complete_step(onboarding, step, OWNER_LINK, {})
         session.commit()
     return secret
 

@@ -15,18 +15,12 @@ from tests.integration.helpers import (
     error_summary,
     field_errors,
     in_db,
-    make_world,
     path_of,
     sign_in,
     title_of,
 )
 
 NOT_RIGHT = "The email address or the password is not right."
-
-
-@pytest.fixture
-def world(app):
-    return make_world(app)
 
 
 def login_form_action(page) -> str:

@@ -49,7 +49,6 @@ from tests.integration.helpers import (
     entities_of,
     get_request,
     in_db,
-    make_world,
     path_of,
     signed_in_client,
     submit,
@@ -295,11 +294,6 @@ def deliver(
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def world(app):
-    return make_world(app)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from tests.integration.helpers import (
     field_errors,
     get_request,
     in_db,
-    make_world,
     onboard_xenn,
     path_of,
     sign_in,
@@ -34,11 +33,6 @@ from tests.integration.helpers import (
 )
 
 DUTCH = "nl-BE,nl;q=0.9,en;q=0.5"
-
-
-@pytest.fixture
-def world(app):
-    return make_world(app)
 
 
 def browser(app, accept_language: str | None = None):

@@ -10,8 +10,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.catalog import current_catalog
 from app.extensions import db
 from app.models import Entity, OnboardingRequest
-from app.onboarding import services
-from app.onboarding.services import SYSTEM, Actor
+from app.onboarding import drafts, lifecycle, steps
+from app.onboarding.audit import SYSTEM, Actor
 from app.onboarding.states import InvalidTransition, Status, StepStatus
 from tests.integration.helpers import XENN_REFERENCE, add_tenant, add_user, in_db
 
@@ -23,19 +23,19 @@ def xenn_request_at_last_step(app) -> uuid.UUID:
         owner = add_user(session, tenant, "alice@acme.example")
         catalog = current_catalog()
         actor = Actor.user(owner)
-        request = services.start_draft(tenant, owner, "RetrofitMeter", catalog, actor)
-        services.choose_manufacturer(request, "Xenn", catalog, actor)
-        services.give_details(request, {"reference": XENN_REFERENCE}, catalog, actor)
-        services.submit_request(request, catalog, actor)
+        request = drafts.start_draft(tenant, owner, "RetrofitMeter", catalog, actor)
+        drafts.choose_manufacturer(request, "Xenn", catalog, actor)
+        drafts.give_details(request, {"reference": XENN_REFERENCE}, catalog, actor)
+        steps.submit_request(request, catalog, actor)
         session.commit()
-        services.complete_step(request, request.steps[0], actor, {"terms_version": "x"})
+        steps.complete_step(request, request.steps[0], actor, {"terms_version": "x"})
         session.commit()
         return request.id
 
 
 def complete_last_step(request_id: uuid.UUID) -> None:
     request = db.session.get(OnboardingRequest, request_id)
-    services.complete_step(request, request.steps[-1], SYSTEM, {"code_last_digits": "13"})
+    steps.complete_step(request, request.steps[-1], SYSTEM, {"code_last_digits": "13"})
 
 
 def entities_for(request_id):
@@ -127,7 +127,7 @@ def test_the_last_step_taken_twice_at_once_creates_one_entity(app):
             complete_last_step(request_id)
             second.commit()
 
-        services.complete_step(mine, mine.steps[-1], SYSTEM, {"code_last_digits": "13"})
+        steps.complete_step(mine, mine.steps[-1], SYSTEM, {"code_last_digits": "13"})
         with pytest.raises(StaleDataError):
             first.commit()
         first.rollback()
@@ -146,7 +146,7 @@ def test_a_succeeded_request_cannot_be_canceled(app):
         request = session.get(OnboardingRequest, request_id)
 
         with pytest.raises(InvalidTransition):
-            services.cancel_request(request, SYSTEM)
+            lifecycle.cancel_request(request, SYSTEM)
         session.rollback()
 
         assert session.get(OnboardingRequest, request_id).status == Status.SUCCEEDED

@@ -47,11 +47,6 @@ ALREADY_SENT = "Your answers were already sent, so they were not changed."
 
 
 @pytest.fixture
-def world(app):
-    return make_world(app)
-
-
-@pytest.fixture
 def alice(app, world):
     return signed_in_client(app, world.alice)
 

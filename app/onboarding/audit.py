@@ -1,0 +1,45 @@
+"""The request's timeline: who did what, through which door, and when. Append-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.extensions import db
+from app.models import Event, OnboardingRequest, User, utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a signed-in user, the owner through a consent link, an API key."""
+
+    label: str
+
+    @classmethod
+    def user(cls, user: User) -> Actor:
+        return cls(f"user:{user.id}")
+
+    @classmethod
+    def api_key(cls, key_id: int) -> Actor:
+        return cls(f"api-key:{key_id}")
+
+    @classmethod
+    def provider(cls, name: str) -> Actor:
+        return cls(f"provider:{name}")
+
+
+SYSTEM = Actor("system")
+OWNER_LINK = Actor("owner-link")  # the owner, through a signed consent link
+CALLBACK = Actor("callback")  # a manufacturer's callback we did not act on
+
+
+def record_event(request: OnboardingRequest, kind: str, actor: Actor, **data: Any) -> Event:
+    """Add one line to the request's timeline (in the caller's transaction)."""
+    event = Event(request=request, kind=kind, actor=actor.label, data=data, at=utcnow())
+    db.session.add(event)
+    return event
+
+
+def touch(request: OnboardingRequest) -> None:
+    """Someone acted on the request: it is not stalled."""
+    request.last_activity_at = utcnow()

@@ -1,0 +1,244 @@
+"""Every route, called by everyone who must not reach Acme's objects, answers 404 (or the
+sign-in page, or 401 for the API) — generated from app.url_map.
+
+A route the POLICY below does not know fails the test until its policy is written down.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.routing import Rule
+
+from app.models import ApiKey, Entity, OnboardingRequest, Role, Tenant
+from app.onboarding import steps
+from app.onboarding.states import Status
+from tests.integration.helpers import (
+    World,
+    accept_terms,
+    add_user,
+    in_db,
+    onboard_xenn,
+    signed_in_client,
+    start,
+    submit,
+    walk_to_check,
+)
+
+# What each endpoint holds, and so who must not reach it:
+# - "request": one of a tenant's onboarding requests (the URL has its id)
+# - "entity": one of a tenant's devices
+# - "api-object": an API call on one object of a tenant (request, entity)
+# - "api-list": an API list or create: scoped to the caller's own tenant
+# - "admin": the tenant's settings (admins only; others 403, foreign objects 404)
+# - "signed-in": a page for anyone signed in, about their own things only
+# - "public": nothing of a tenant's (sign-in, static files, sandbox, callbacks, links)
+POLICY: dict[str, str] = {
+    "wizard.resume": "request",
+    "wizard.type": "request",
+    "wizard.manufacturer": "request",
+    "wizard.details": "request",
+    "wizard.collective": "request",
+    "wizard.check": "request",
+    "wizard.start": "signed-in",
+    "consent.resume": "request",
+    "consent.overview": "request",
+    "consent.step": "request",
+    "consent.step_status": "request",
+    "consent.correct_identifier": "request",
+    "consent.cancel": "request",
+    "consent.done": "request",
+    "consent.open_link": "public",
+    "consent.oauth_callback": "public",
+    "consent.app_callback": "public",
+    "main.home": "signed-in",
+    "main.disconnect": "entity",
+    "admin.api_keys": "admin",
+    "admin.revoke_api_key": "admin",
+    "auth.login": "public",
+    "auth.logout": "public",
+    "i18n.switch": "public",
+    "static": "public",
+    "api.create_onboarding_request": "api-list",
+    "api.list_onboarding_requests": "api-list",
+    "api.get_onboarding_request": "api-object",
+    "api.cancel_onboarding_request": "api-object",
+    "api.entity_types": "api-list",
+    "api.list_entities": "api-list",
+    "api.get_entity": "api-object",
+    "api.offboard_entity": "api-list",
+    "api.create_collective": "api-list",
+    "api.list_collectives": "api-list",
+    "api.docs": "public",
+    "api.openapi": "public",
+}
+PUBLIC_PREFIXES = ("sandbox.", "openapi_")
+
+
+@dataclass(frozen=True)
+class Objects:
+    pending: uuid.UUID  # Alice's sent request
+    draft: uuid.UUID  # Alice's draft
+    entity: uuid.UUID  # Alice's connected device
+    api_key: int  # Acme's API key
+
+
+OUTSIDERS = [
+    # (who, email) — each of another tenant, and another owner of the same tenant
+    ("foreign owner", "carol@other.example"),
+    ("foreign installer", "ivan@other.example"),
+    ("foreign support", "sue@other.example"),
+    ("foreign admin", "oscar@other.example"),
+    ("same-tenant owner", "bob@acme.example"),
+]
+
+
+@pytest.fixture
+def objects(app: Flask, world: World) -> Objects:
+    with in_db(app) as session:
+        other = session.get(Tenant, world.other_id)
+        add_user(session, other, "ivan@other.example", Role.INSTALLER)
+        add_user(session, other, "sue@other.example", Role.SUPPORT)
+        add_user(session, other, "oscar@other.example", Role.ADMIN)
+        key, _secret = ApiKey.issue(session.get(Tenant, world.acme_id), "acme")
+        session.add(key)
+        session.commit()
+        key_id = key.id
+    alice = signed_in_client(app, world.alice)
+    done = onboard_xenn(alice, str(world.household_id))
+    draft = start(alice, "EV")
+    pending = walk_to_check(
+        alice, "RetrofitMeter", "Xenn", {"reference": "P1000000001"}, str(world.household_id)
+    )
+    submit(alice, pending)
+    accept_terms(alice, pending)
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, pending)
+        assert request is not None and request.status == Status.PENDING
+        entity = session.query(Entity).filter_by(request_id=done).one()
+        return Objects(pending, draft, entity.id, key_id)
+
+
+def _values(rule: Rule, objects: Objects, request_id: uuid.UUID) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in rule.arguments:
+        values[name] = {
+            "request_id": request_id,
+            "entity_id": objects.entity,
+            "position": 2,
+            "key_id": objects.api_key,
+            "provider": "audi",
+            "approval_id": uuid.uuid4(),
+            "token": "x",
+            "filename": "css/app.css",
+        }[name]
+    return values
+
+
+def _rules(app: Flask) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if not r.endpoint.startswith(PUBLIC_PREFIXES)]
+
+
+def test_every_route_has_a_written_policy(app: Flask) -> None:
+    unknown = sorted({r.endpoint for r in _rules(app)} - set(POLICY))
+    assert not unknown, f"write down who may reach these routes in POLICY: {unknown}"
+
+
+def _calls(app: Flask, objects: Objects, kind: str) -> list[tuple[str, str]]:
+    calls = []
+    for rule in _rules(app):
+        if POLICY.get(rule.endpoint) != kind:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            ids = [objects.pending, objects.draft] if "request_id" in rule.arguments else [None]
+            for request_id in ids:
+                with app.test_request_context():
+                    path = app.url_map.bind("localhost").build(
+                        rule.endpoint, _values(rule, objects, request_id), method=method
+                    )
+                calls.append((method, path))
+    return calls
+
+
+@pytest.mark.parametrize("who,email", OUTSIDERS, ids=[o[0] for o in OUTSIDERS])
+def test_outsiders_get_404_for_every_route_with_acmes_objects(
+    app: Flask, objects: Objects, who: str, email: str
+) -> None:
+    client = signed_in_client(app, email)
+    calls = _calls(app, objects, "request") + _calls(app, objects, "entity")
+    calls += _calls(app, objects, "api-object")
+    assert len(calls) > 20
+    for method, path in calls:
+        response = client.open(path, method=method, headers={"X-CSRFToken": "-"})
+        assert response.status_code == 404, (who, method, path, response.status_code)
+    # Nothing changed: Alice's requests and device are as they were.
+    with in_db(app) as session:
+        assert session.get(OnboardingRequest, objects.pending).status == Status.PENDING
+        assert session.get(OnboardingRequest, objects.draft).status == Status.DRAFT
+        assert session.get(Entity, objects.entity).status == "Connected"
+
+
+def test_anonymous_is_sent_to_sign_in_or_told_401(app: Flask, objects: Objects) -> None:
+    client = app.test_client()
+    for kind in ("request", "entity", "signed-in", "admin"):
+        for method, path in _calls(app, objects, kind):
+            response = client.open(path, method=method)
+            assert response.status_code in (302, 401), (method, path, response.status_code)
+            if response.status_code == 302:
+                assert re.match(r"^/auth/login", response.location or ""), (path, response.location)
+    for kind in ("api-object", "api-list"):
+        for method, path in _calls(app, objects, kind):
+            assert client.open(path, method=method).status_code == 401, (method, path)
+
+
+def test_another_tenants_api_key_gets_404_for_acmes_objects(
+    app: Flask, objects: Objects, world: World
+) -> None:
+    with in_db(app) as session:
+        key, secret = ApiKey.issue(session.get(Tenant, world.other_id), "other")
+        session.add(key)
+        session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    for method, path in _calls(app, objects, "api-object"):
+        response = client.open(path, method=method, headers=headers, json={})
+        assert response.status_code == 404, (method, path, response.status_code)
+
+
+def test_admin_pages_are_for_admins_of_their_own_tenant(app: Flask, objects: Objects) -> None:
+    for email in ("bob@acme.example", "ivan@other.example", "sue@other.example"):
+        client = signed_in_client(app, email)
+        for method, path in _calls(app, objects, "admin"):
+            assert client.open(path, method=method).status_code == 403, (email, method, path)
+    oscar = signed_in_client(app, "oscar@other.example")
+    revoke = f"/admin/api-keys/{objects.api_key}/revoke"
+    assert oscar.post(revoke).status_code == 404
+    with in_db(app) as session:
+        assert session.get(ApiKey, objects.api_key).revoked_at is None
+
+
+def test_staff_never_take_a_consent_step(app: Flask, objects: Objects, world: World) -> None:
+    """Support staff and admins of the request's own tenant see it, but its consent steps
+    refuse them with a plain explanation, and the step stays open."""
+    with in_db(app) as session:
+        acme = session.get(Tenant, world.acme_id)
+        add_user(session, acme, "sam@acme.example", Role.SUPPORT)
+        add_user(session, acme, "ada@acme.example", Role.ADMIN)
+        session.commit()
+    for email in ("sam@acme.example", "ada@acme.example"):
+        client = signed_in_client(app, email)
+        page = client.get(f"/onboarding/{objects.pending}/steps/2")
+        assert page.status_code == 403
+        assert "This step is for the device's owner" in html.unescape(page.text)
+        posted = client.post(f"/onboarding/{objects.pending}/steps/2", data={"code": "482913"})
+        assert posted.status_code == 403
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, objects.pending)
+        assert request.status == Status.PENDING
+        assert steps.current_step(request).position == 2
