@@ -130,7 +130,8 @@ function setUp(template, input) {
     input.value = value;
     input.dispatchEvent(new Event("input", { bubbles: true }));
     input.dispatchEvent(new Event("change", { bubbles: true }));
-    message.textContent = text("Read").replace("{value}", value);
+    // A function, so that "$&" and the like in a scanned value are not replacement patterns.
+    message.textContent = text("Read").replace("{value}", () => value);
   }
 
   async function read(mine, reader) {

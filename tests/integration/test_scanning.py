@@ -20,7 +20,6 @@ from tests.integration.helpers import (
     XENN_REFERENCE,
     accept_terms,
     answer,
-    make_world,
     signed_in_client,
     start,
     submit,
@@ -60,11 +59,6 @@ def scan_targets(html: str) -> list[str]:
     marked = [field_id for field_id, attrs in page.inputs.items() if "data-scan" in attrs]
     assert marked == [t["data-scan-for"] for t in page.templates if "data-scan-for" in t]
     return marked
-
-
-@pytest.fixture
-def world(app):
-    return make_world(app)
 
 
 @pytest.fixture
