@@ -57,8 +57,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(wizard_bp)
 
-    from app import cli, i18n, templating
+    from app import cli, i18n, messaging, qr, templating
 
+    messaging.init_app(app)
+    qr.init_app(app)
     cli.init_app(app)
     templating.init_app(app)
     i18n.init_app(app)

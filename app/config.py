@@ -12,6 +12,10 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
 class Config:
     """Defaults for every mode; each one can be overridden from the environment."""
 
@@ -41,6 +45,33 @@ class Config:
 
     MAX_CONTENT_LENGTH = 1024 * 1024
 
+    # Email, through Flask-Mailman (app/messaging). MAIL_BACKEND is "smtp", "file" (each
+    # message kept under MAIL_FILE_PATH, instance/mail by default), "locmem" (kept in
+    # memory) or a backend's dotted path; unset, it is "file" in development and "locmem"
+    # under tests. ProductionConfig sends by SMTP.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS")  # STARTTLS, usually on port 587
+    MAIL_USE_SSL = _flag("MAIL_USE_SSL")  # TLS from the start, usually on port 465
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)  # seconds; a person waits for the answer
+    # The From address; messages about a request show its tenant's name with it.
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "no-reply@localhost")
+    MAIL_FILE_PATH = os.environ.get("MAIL_FILE_PATH")
+
+    # Text messages (app/messaging/sms.py). SMS_BACKEND is "file" (each message a line of
+    # SMS_FILE_PATH, instance/sms.jsonl by default), "memory", "disabled", or a provider's
+    # class as "package.module:Class"; unset, it is "file" in development and "memory"
+    # under tests. ProductionConfig has none until one is configured.
+    SMS_BACKEND = os.environ.get("SMS_BACKEND")
+    SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH")
+    SMS_SENDER = os.environ.get("SMS_SENDER", "")  # the sender name or number a provider shows
+    # A mobile number typed without its country code is read as one of this country
+    # (ISO code, e.g. "BE"); empty: the country code is required.
+    PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION") or None
+
 
 class DevelopmentConfig(Config):
     pass
@@ -48,11 +79,15 @@ class DevelopmentConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "disabled")
 
 
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing"
+    MAIL_BACKEND = "locmem"
+    SMS_BACKEND = "memory"
 
 
 CONFIGS: dict[str, type[Config]] = {

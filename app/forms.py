@@ -3,13 +3,19 @@ the domain (the catalog checks every identifying answer)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, StringField
+from wtforms.validators import ValidationError
 
 from app.catalog import Manufacturer
+from app.contacts import validate_email, validate_mobile
+from app.i18n import translate
+from app.identifiers import IdentifierError
 
 ErrorList = list[tuple[str, str]]
 # Marks a field whose value is printed on the device or its papers as a barcode or QR code:
@@ -58,3 +64,38 @@ def details_form(manufacturer: Manufacturer, **kwargs: object) -> FlaskForm:
             field = StringField(gettext(attribute.label), render_kw=render_kw)
         setattr(DetailsForm, attribute.name, field)
     return DetailsForm(**kwargs)
+
+
+class ContactRule:
+    """A WTForms validator running one of app/contacts.py's rules on a filled-in field.
+
+    On success the field holds the normalised value (an E.164 number); on error the
+    rule's message shows next to the field and what was typed is kept. An empty field
+    passes: add InputRequired where it must be filled.
+    """
+
+    def __init__(self, rule: Callable[[str], str]) -> None:
+        self.rule = rule
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if not field.data or not str(field.data).strip():
+            return
+        try:
+            field.data = self.rule(str(field.data))
+        except IdentifierError as error:
+            raise ValidationError(translate(error)) from None
+
+
+def email_address() -> ContactRule:
+    """Validator: an email address (app.contacts.validate_email)."""
+    return ContactRule(validate_email)
+
+
+def mobile_number() -> ContactRule:
+    """Validator: a mobile number, normalised to E.164; PHONE_DEFAULT_REGION applies."""
+    return ContactRule(lambda value: validate_mobile(value, _default_region()))
+
+
+def _default_region() -> str | None:
+    region: str | None = current_app.config.get("PHONE_DEFAULT_REGION")
+    return region

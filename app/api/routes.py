@@ -186,7 +186,9 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
     if query.createdBefore:
         stmt = stmt.where(OnboardingRequest.created_at < _aware(query.createdBefore))
     rows, next_cursor = page(stmt, OnboardingRequest, query.limit, query.cursor)
-    return {"data": [request_out(r) for r in rows], "next": next_cursor}
+    body = {"data": [request_out(r) for r in rows], "next": next_cursor}
+    db.session.commit()  # a consent link made for a redirectLink
+    return body
 
 
 @bp.get("/onboarding/entities/<uuid:request_id>")
@@ -198,7 +200,9 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
 def get_onboarding_request(request_id: uuid.UUID) -> Any:
     """Retrieve an Entity Onboarding Request"""
     principal = require_principal()
-    return request_out(_onboarding_request(principal, request_id))
+    body = request_out(_onboarding_request(principal, request_id))
+    db.session.commit()  # a consent link made for its redirectLink
+    return body
 
 
 @bp.post("/onboarding/entities/<uuid:request_id>/cancel")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 
 from app.catalog import Catalog
-from app.consent.links import consent_url
+from app.consent.links import LinkChannel, consent_url
 from app.models import Collective, Entity, OnboardingRequest, Tenant
+from app.onboarding.audit import SYSTEM, Actor
 from app.onboarding.states import Status, StepKind, StepStatus
 from app.onboarding.steps import current_step
 
@@ -43,6 +44,11 @@ def collective_out(collective: Collective) -> dict[str, Any]:
     }
 
 
+def _caller() -> Actor:
+    principal = getattr(g, "api_principal", None)
+    return principal.actor if principal is not None else SYSTEM
+
+
 def action_out(request: OnboardingRequest) -> dict[str, Any]:
     """Pending: send the owner to the hosted consent pages; otherwise nothing to do."""
     action: dict[str, Any] = {
@@ -58,7 +64,9 @@ def action_out(request: OnboardingRequest) -> dict[str, Any]:
             and step.status == StepStatus.WAITING
         )
         action["type"] = "Consent" if waiting_on_app else "Redirect"
-        action["redirectLink"] = consent_url(request)
+        # The same link on every read while it has time left (made, if need be, by this
+        # caller: the view commits it).
+        action["redirectLink"] = consent_url(request, _caller(), LinkChannel.API)
     return action
 
 

@@ -1,45 +1,220 @@
-"""Signed, expiring consent links: they open one request's consent pages without an account."""
+"""Consent links: signed, expiring, replaceable. They open one request's consent pages
+without an account.
+
+Every link is a ConsentLink row; its token is the row's id, signed with SECRET_KEY, so a
+link can be revoked (a resend replaces the older ones) and support can see every link
+handed out. A link works for CONSENT_LINK_MAX_AGE from when it was made.
+
+- `current_link(request, actor)` — the link to show or give out now (API `redirectLink`,
+  the installer's QR code): the newest one still good, else a new one. Stable across
+  page loads; creating one does not revoke others.
+- `new_link(request, actor, channel)` — a fresh link that revokes every older one (resend).
+- `link_from_token(token)` — the link a token names, or LinkError saying why it cannot be used.
+
+Like the lifecycle's services these flush and never commit: the view owns the transaction.
+Opening a link lets the browser into the request (`app.security.grant_link`); that grant
+outlives the link's revocation, so an owner already in the steps (from the QR code) is not
+thrown out when a text message replaces the link.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
 
 from flask import current_app, url_for
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Signer
+from sqlalchemy import select, update
 
-from app.models import OnboardingRequest
+from app.extensions import db
+from app.models import ConsentLink, OnboardingRequest, utcnow
+from app.onboarding.audit import SYSTEM, Actor, record_event
 
 _SALT = "consent-link"
+# A link is given out again only while at least this share of its life is left, so whoever
+# receives it has time to use it; an older one keeps working until it expires.
+_REUSE_WHILE_LEFT = 0.5
+
+LinkProblem = Literal["invalid", "expired", "replaced"]
+
+
+class LinkChannel(StrEnum):
+    """How a link was handed over (ConsentLink.channel)."""
+
+    API = "api"  # the API's redirectLink, for a partner to pass on
+    SHOWN = "shown"  # on a page: a QR code or a link to copy
+    EMAIL = "email"
+    SMS = "sms"
 
 
 class LinkError(Exception):
-    """The link cannot be used; `expired` tells an old link from a broken or tampered one."""
+    """The link cannot be used: `reason` is "invalid" (broken, tampered, unknown),
+    "expired" or "replaced" (revoked by a newer link; `request_id` is then known)."""
 
-    def __init__(self, expired: bool) -> None:
-        super().__init__("expired" if expired else "invalid")
-        self.expired = expired
+    def __init__(self, reason: LinkProblem, request_id: uuid.UUID | None = None) -> None:
+        super().__init__(reason)
+        self.reason: LinkProblem = reason
+        self.request_id = request_id
 
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
-
-
-def consent_token(request: OnboardingRequest) -> str:
-    return _serializer().dumps({"r": str(request.id)})
+    @property
+    def expired(self) -> bool:
+        return self.reason == "expired"
 
 
-def consent_url(request: OnboardingRequest) -> str:
-    """The absolute link to send to the owner (API `redirectLink`, installer hand-off)."""
-    return url_for("consent.open_link", token=consent_token(request), _external=True)
+# ---------------------------------------------------------------- lifetime
 
 
-def request_id_from_token(token: str) -> uuid.UUID:
-    """The request a link opens; raise LinkError when it is expired, tampered or malformed."""
-    max_age = int(current_app.config["CONSENT_LINK_MAX_AGE"].total_seconds())
+def max_age() -> timedelta:
+    age: timedelta = current_app.config["CONSENT_LINK_MAX_AGE"]
+    return age
+
+
+def expires_at(link: ConsentLink) -> datetime:
+    """When the link stops working (follows the current CONSENT_LINK_MAX_AGE)."""
+    return link.created_at + max_age()
+
+
+def is_usable(link: ConsentLink, now: datetime | None = None) -> bool:
+    """Not revoked and not expired."""
+    return link.revoked_at is None and (now or utcnow()) < expires_at(link)
+
+
+# ---------------------------------------------------------------- making links
+
+
+def _make(request: OnboardingRequest, actor: Actor, channel: str) -> ConsentLink:
+    link = ConsentLink(
+        id=uuid.uuid4(),
+        request=request,
+        created_at=utcnow(),
+        created_by=actor.label,
+        channel=str(channel),
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link
+
+
+def newest_link(request: OnboardingRequest) -> ConsentLink | None:
+    """The most recent link of this request that is not revoked (it may have expired)."""
+    return db.session.scalar(
+        select(ConsentLink)
+        .where(ConsentLink.request_id == request.id, ConsentLink.revoked_at.is_(None))
+        .order_by(ConsentLink.created_at.desc())
+        .limit(1)
+    )
+
+
+def current_link(
+    request: OnboardingRequest, actor: Actor = SYSTEM, channel: str = LinkChannel.SHOWN
+) -> ConsentLink:
+    """The link to give out now: the newest unrevoked one while it has at least half its
+    life left, else a new one (made by `actor`, for `channel`; older ones stay valid)."""
+    now = utcnow()
+    link = newest_link(request)
+    if link is not None and now < link.created_at + max_age() * _REUSE_WHILE_LEFT:
+        return link
+    link = _make(request, actor, channel)
+    record_event(
+        request, "link_created", actor, link_id=str(link.id), channel=str(channel), revoked=0
+    )
+    return link
+
+
+def replace_links(
+    request: OnboardingRequest, actor: Actor, channel: str
+) -> tuple[ConsentLink, int]:
+    """A new link, and every older link of the request revoked as replaced by it; no event.
+
+    Returns the link and how many were revoked. For callers that record their own event
+    (sending a message records one `message_sent`); others call `new_link`.
+    """
+    link = _make(request, actor, channel)
+    result = db.session.execute(
+        update(ConsentLink)
+        .where(
+            ConsentLink.request_id == request.id,
+            ConsentLink.id != link.id,
+            ConsentLink.revoked_at.is_(None),
+        )
+        .values(revoked_at=link.created_at, replaced_by_id=link.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return link, int(getattr(result, "rowcount", 0) or 0)
+
+
+def new_link(request: OnboardingRequest, actor: Actor, channel: str) -> ConsentLink:
+    """A fresh link for `channel` that revokes every older link of the request (resend)."""
+    link, revoked = replace_links(request, actor, channel)
+    record_event(
+        request,
+        "link_created",
+        actor,
+        link_id=str(link.id),
+        channel=str(channel),
+        revoked=revoked,
+    )
+    return link
+
+
+def links_of(request: OnboardingRequest) -> list[ConsentLink]:
+    """Every link of the request, newest first (for support's view of a request)."""
+    return list(
+        db.session.scalars(
+            select(ConsentLink)
+            .where(ConsentLink.request_id == request.id)
+            .order_by(ConsentLink.created_at.desc())
+        )
+    )
+
+
+# ---------------------------------------------------------------- tokens and URLs
+
+
+def _signer() -> Signer:
+    return Signer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def token_for(link: ConsentLink) -> str:
+    """The link's id (22 characters) and its signature (27): short enough for a text message."""
+    raw = base64.urlsafe_b64encode(link.id.bytes).rstrip(b"=")
+    return _signer().sign(raw).decode("ascii")
+
+
+def link_url(link: ConsentLink) -> str:
+    """The absolute URL of a link, to send or show."""
+    return url_for("consent.open_link", token=token_for(link), _external=True)
+
+
+def consent_url(
+    request: OnboardingRequest, actor: Actor = SYSTEM, channel: str = LinkChannel.SHOWN
+) -> str:
+    """The absolute URL of `current_link(request, actor, channel)`."""
+    return link_url(current_link(request, actor, channel))
+
+
+def _link_id(token: str) -> uuid.UUID:
     try:
-        data = _serializer().loads(token, max_age=max_age)
-        return uuid.UUID(str(data["r"]))
-    except SignatureExpired:
-        raise LinkError(expired=True) from None
-    except (BadSignature, KeyError, TypeError, ValueError):
-        raise LinkError(expired=False) from None
+        raw = _signer().unsign(token.encode("ascii"))
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
+    except (BadSignature, UnicodeEncodeError, binascii.Error, ValueError):
+        raise LinkError("invalid") from None
+
+
+def link_from_token(token: str) -> ConsentLink:
+    """The link a token names, if it can be used; else LinkError with the reason.
+
+    A revoked link says "replaced" even once it would have expired: a newer one exists.
+    """
+    link = db.session.get(ConsentLink, _link_id(token))
+    if link is None or link.request is None:  # SQLite keeps a deleted request's links
+        raise LinkError("invalid")
+    if link.revoked_at is not None:
+        raise LinkError("replaced", link.request_id)
+    if not is_usable(link):
+        raise LinkError("expired", link.request_id)
+    return link

@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.consent import bp, service
-from app.consent.links import LinkError, request_id_from_token
+from app.consent.links import LinkError, link_from_token
 from app.consent.providers import get_provider
 from app.consent.urls import resume_url
 from app.extensions import csrf, db
@@ -30,18 +30,31 @@ def is_sandbox(provider: str) -> bool:
 def open_link(token: str) -> Response:
     """Check the link, let this browser into that one request, and go to its consent pages."""
     try:
-        request_id = request_id_from_token(token)
+        link = link_from_token(token)
     except LinkError as error:
-        return _link_problem(expired=error.expired)
-    onboarding = db.session.get(OnboardingRequest, request_id)
-    if onboarding is None:
-        return _link_problem(expired=False)
-    grant_link(onboarding.id)
-    return redirect(resume_url(onboarding))
+        return _link_problem(error)
+    grant_link(link.request_id)
+    return redirect(resume_url(link.request))
 
 
-def _link_problem(expired: bool) -> Response:
-    if expired:
+def _link_problem(error: LinkError) -> Response:
+    back = None
+    status = 400
+    if error.reason == "replaced":
+        title = gettext("This link was replaced by a newer one")
+        message = gettext(
+            "A newer link to the same request was sent or shown since, and only the newest "
+            "one works. Open the most recent message you received, or ask whoever sent it "
+            "to send the link again."
+        )
+        status = 410
+        onboarding = db.session.get(OnboardingRequest, error.request_id)
+        if onboarding is not None and access.can(
+            current_principal(), access.Action.CONSENT, onboarding
+        ):
+            # This browser is already in the steps (it opened a link before): carry on there.
+            back = resume_url(onboarding)
+    elif error.expired:
         title = gettext("This link has expired")
         message = gettext(
             "Links to give consent work for a limited time. Ask whoever sent it "
@@ -53,7 +66,14 @@ def _link_problem(expired: bool) -> Response:
             "It may have been copied incompletely. Open it again from the message "
             "you received, or ask whoever sent it for a new one."
         )
-    return render("errors/error.html", title=title, message=message, status=400)
+    return render(
+        "errors/error.html",
+        title=title,
+        message=message,
+        back_url=back,
+        back_text=gettext("Back to your consent steps"),
+        status=status,
+    )
 
 
 @bp.get("/consent/callback/<provider>")

@@ -8,6 +8,7 @@ from app.models.consent import (
     SandboxAuthorization,
     SandboxToken,
 )
+from app.models.links import ConsentLink, ConsentMessage
 from app.models.onboarding import ConsentStep, Entity, EntityStatus, Event, OnboardingRequest
 from app.models.tenant import Collective, CollectiveKind, Tenant
 from app.models.types import utcnow
@@ -18,6 +19,8 @@ __all__ = [
     "Collective",
     "CollectiveKind",
     "ConsentAttempt",
+    "ConsentLink",
+    "ConsentMessage",
     "ConsentStep",
     "Entity",
     "EntityStatus",

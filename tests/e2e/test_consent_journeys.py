@@ -282,6 +282,7 @@ def test_consent_link_opened_in_a_fresh_browser_without_an_account(
     request_id = uuid.UUID(match.group(1))
     with live_server.app.test_request_context(base_url=live_server.url):
         link = consent_url(db.session.get(OnboardingRequest, request_id))
+        db.session.commit()  # a link is a record, as a page showing it would commit
         db.session.remove()
     assert link.startswith(f"{live_server.url}/c/")
 

@@ -16,13 +16,19 @@ from dataclasses import dataclass
 
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_mailman import EmailMessage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
+from app.catalog import current_catalog
 from app.extensions import db
+from app.messaging.mail import outbox
+from app.messaging.sms import TextMessage, sent_sms
 from app.models import Collective, CollectiveKind, Entity, OnboardingRequest, Role, Tenant, User
+from app.onboarding.audit import SYSTEM
+from app.onboarding.intake import create_request
 
 PASSWORD = "correct horse battery"
 # A cheap hash keeps sign-in fast; check_password_hash reads the method from the hash itself.
@@ -34,6 +40,7 @@ NORTH_AMERICAN_VIN = "1HGCM82633A004352"  # its 9th character (3) is the right c
 EAN = "541448820012345678"
 DONGLE_CODE = "RA1B2C3D4E5F"
 XENN_REFERENCE = "P1000000000"
+AUDI_VIN = "WAUZZZ8V0KA000000"
 PAIRING_CODE = "482913"
 WRONG_PAIRING_CODE = "000000"  # the sandbox answers "does not match the device"
 
@@ -279,3 +286,49 @@ def csrf_token(response: TestResponse) -> str:
 
 def _text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup)).split())
+
+
+# ---------------------------------------------------------------- consent links and messages
+
+
+def pending_request(
+    app: Flask,
+    tenant_slug: str = "acme",
+    type_id: str = "EV",
+    manufacturer: str = "Audi",
+    **details: str,
+) -> uuid.UUID:
+    """A request sent through the API door (Pending, no owner account): the kind an installer
+    or support hands to the owner by a link. `details` are the API's fields (vin, reference,
+    email, ...); an Audi by its VIN when none are given."""
+    details = details or {"vin": AUDI_VIN}
+    with app.test_request_context(), in_db(app) as session:
+        tenant = session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+        assert tenant is not None
+        request = create_request(
+            tenant,
+            type_id,
+            manufacturer,
+            {k: v for k, v in details.items() if k not in ("reference", "email")},
+            current_catalog(),
+            SYSTEM,
+            reference=details.get("reference"),
+            email=details.get("email"),
+        )
+        session.commit()
+        return request.id
+
+
+def link_path(url: str) -> str:
+    """An absolute consent link as the path the test client opens."""
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def sent_emails(app: Flask) -> list[EmailMessage]:
+    """The emails the app sent (the memory backend tests use), oldest first."""
+    return outbox(app)
+
+
+def sent_texts(app: Flask) -> list[TextMessage]:
+    """The text messages the app sent (the memory or file backend), oldest first."""
+    return sent_sms(app)

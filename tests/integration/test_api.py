@@ -15,9 +15,12 @@ from sqlalchemy import select
 
 from app.api import auth as api_auth
 from app.catalog import current_catalog
+from app.consent.links import LinkChannel, new_link
+from app.extensions import db
 from app.identifiers import validate_ean, validate_vin
 from app.models import (
     ApiKey,
+    ConsentLink,
     ConsentStep,
     Entity,
     Event,
@@ -195,6 +198,35 @@ def test_the_redirect_link_opens_the_hosted_consent_pages(acme: Partner) -> None
     assert "/consent" in response.headers["Location"]
 
 
+def test_the_redirect_link_stays_the_same_across_reads(app: Flask, acme: Partner) -> None:
+    created = acme.onboard()
+    link = created["action"]["redirectLink"]
+
+    again = acme.get(f"/onboarding/entities/{created['id']}").json["action"]["redirectLink"]
+    listed = acme.get("/onboarding/entities").json["data"][0]["action"]["redirectLink"]
+
+    assert again == link and listed == link
+    with in_db(app) as session:
+        [made] = session.scalars(select(ConsentLink)).all()
+        assert (made.channel, made.created_by) == ("api", f"api-key:{acme.key_id}")
+
+
+def test_the_redirect_link_follows_a_resend(app: Flask, acme: Partner) -> None:
+    created = acme.onboard()
+    old = created["action"]["redirectLink"]
+    with app.test_request_context():
+        onboarding = db.session.get(OnboardingRequest, uuid.UUID(created["id"]))
+        new_link(onboarding, Actor("user:1"), LinkChannel.EMAIL)
+        db.session.commit()
+
+    now = acme.get(f"/onboarding/entities/{created['id']}").json["action"]["redirectLink"]
+
+    assert now != old
+    browser = acme.client.application.test_client()
+    assert browser.get(old.removeprefix("http://localhost")).status_code == 410
+    assert browser.get(now.removeprefix("http://localhost")).status_code == 302
+
+
 # ---------------------------------------------------------------- creating requests
 
 
@@ -265,7 +297,8 @@ def test_reference_email_model_and_return_url_are_kept(app: Flask, acme: Partner
         assert (onboarding.channel, onboarding.email) == ("api", "owner@example.com")
         assert onboarding.status == Status.PENDING
         kinds = [e.kind for e in onboarding.events]
-        assert kinds == ["created", "status"]
+        # The redirectLink is a consent link the API key made.
+        assert kinds == ["created", "status", "link_created"]
         assert {e.actor for e in onboarding.events} == {f"api-key:{acme.key_id}"}
 
 

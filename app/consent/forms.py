@@ -1,0 +1,55 @@
+"""The form for sending a consent link: any page that hands a link over can use it.
+
+The contact field rules (email_address, mobile_number) are in app/forms.py."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, RadioField, SelectChoice, StringField
+from wtforms.validators import InputRequired, ValidationError
+
+from app.consent.messages import (
+    SUBMISSION_KEY_MAX_LENGTH,
+    MessageChannel,
+    clean_recipient,
+    new_submission_key,
+)
+from app.i18n import translate
+from app.identifiers import IdentifierError
+
+
+class SendLinkForm(FlaskForm):
+    """Send the consent link: by which channel, to whom, and the key that makes the form
+    safe to submit twice (render it as a hidden field; a new form gets a new key).
+
+    Pages with one button per channel name the buttons `channel` (value "email"/"sms").
+    """
+
+    channel = RadioField(
+        _l("Send by"),
+        # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices.
+        choices=[
+            SelectChoice(MessageChannel.EMAIL.value, _l("Email")),
+            SelectChoice(MessageChannel.SMS.value, _l("Text message")),
+        ],
+        validators=[InputRequired(_l("Choose email or text message."))],
+    )
+    to = StringField(
+        _l("Email address or mobile number"),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    submission_key = HiddenField(default=new_submission_key)
+
+    def validate_to(self, field: Field) -> None:
+        if self.channel.data not in {c.value for c in MessageChannel}:
+            return  # the channel's own message says what to do
+        try:
+            field.data = clean_recipient(self.channel.data, field.data or "")
+        except IdentifierError as error:
+            raise ValidationError(translate(error)) from None
+
+    def validate_submission_key(self, field: Field) -> None:
+        if not field.data or len(field.data) > SUBMISSION_KEY_MAX_LENGTH:
+            # Only a tampered or truncated form gets here.
+            raise ValidationError(_l("Reload the page and send again."))
