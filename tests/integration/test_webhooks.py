@@ -438,3 +438,73 @@ def test_payload_is_the_apis_json_shape(app: Flask, receiver: Receiver):
     assert sent["data"]["id"] == read["id"] and sent["data"]["data"] == read["data"]
     assert json.loads(body) == sent
     assert uuid.UUID(read["id"])
+
+
+# ---------------------------------------------------------------- a killed process
+
+KILLED_AFTER_COMMIT = """
+import json, os, signal, sys, uuid
+from app import create_app
+from app.extensions import db
+from app.models import OnboardingRequest
+from app.onboarding.audit import SYSTEM
+from app.onboarding.lifecycle import cancel_request
+
+app = create_app(json.loads(sys.argv[1]))
+with app.app_context():
+    cancel_request(db.session.get(OnboardingRequest, uuid.UUID(sys.argv[2])), SYSTEM, reason="x")
+    db.session.commit()
+    os.kill(os.getpid(), signal.SIGKILL)  # before any consumer saw the job
+"""
+
+
+def test_a_process_killed_after_the_commit_loses_nothing(tmp_path: Path, receiver: Receiver):
+    import subprocess
+    import sys
+
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_uri_for(tmp_path),
+        "JOBS_IMMEDIATE": False,
+        "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3"),
+        "WEBHOOKS_ALLOW_PRIVATE": True,
+        "PUBLIC_URL": "http://localhost",
+    }
+    flask_app = make_app(tmp_path, **{k: v for k, v in settings.items() if k != "TESTING"})
+    consumer = None
+    try:
+        huey.storage.flush_all()
+        world = make_world(flask_app)
+        endpoint = subscribe(
+            partner_of(flask_app, world.acme_id), receiver.url, "onboarding.status_changed"
+        )
+        request_id = pending_request(flask_app)
+        huey.storage.flush_all()  # only what the killed process queues counts
+
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED_AFTER_COMMIT, json.dumps(settings), str(request_id)],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            timeout=120,
+        )
+        assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+        assert receiver.got == []
+
+        consumer = huey.create_consumer(
+            workers=1, worker_type="thread", periodic=False, initial_delay=0.05, max_delay=0.2
+        )
+        consumer._set_signal_handlers = lambda: None
+        consumer.start()  # the restart: the queued job is still there
+
+        # The first dispatch sends every undispatched event: the killed process's change,
+        # and the creation whose queued job was thrown away above.
+        got = receiver.wait_for(2)
+        sent = [verified(endpoint["secret"], headers, body) for headers, body, _ in got]
+        changes = {(s["data"]["previousStatus"], s["data"]["status"]) for s in sent}
+        assert changes == {(None, "Pending"), ("Pending", "Canceled")}
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        huey.storage.flush_all()
+        drop(flask_app)
