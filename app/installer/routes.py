@@ -269,7 +269,9 @@ def details(request_id: uuid.UUID) -> Response:
     if drafts.QUESTION_COLLECTIVE in onboarding.answered:
         data["collective"] = str(onboarding.collective_id or NO_COLLECTIVE)
     form = install_details_form(manufacturer, groups, data=data)
-    if form.validate_on_submit():
+    # Every field is checked at once (the form's group, the domain's identifier and
+    # customer), so one round trip shows every message.
+    if form.is_submitted() and (form.validate() or "csrf_token" not in form.errors):
         answers = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
         customer = {
             "name": form.customer_name.data,
@@ -277,7 +279,7 @@ def details(request_id: uuid.UUID) -> Response:
             "mobile": form.customer_mobile.data,
         }
         group = None
-        if groups and form.collective.data != NO_COLLECTIVE:
+        if groups and form.collective.data not in (None, NO_COLLECTIVE):
             group = access.tenant_collective(onboarding.tenant_id, form.collective.data)
         try:
             installs.give_customer_details(
@@ -295,8 +297,10 @@ def details(request_id: uuid.UUID) -> Response:
                 if hasattr(form, name):
                     getattr(form, name).errors = [translate(error)]
         else:
-            db.session.commit()
-            return redirect(url_for("installer.check", request_id=onboarding.id))
+            if not form.errors:
+                db.session.commit()
+                return redirect(url_for("installer.check", request_id=onboarding.id))
+            db.session.rollback()
     errors = form_errors(form)
     return render(
         "installer/details.html",
