@@ -141,6 +141,7 @@ def test_installer_hands_an_audi_to_the_owner_and_sees_it_connected(
     connected = page.get_by_role("heading", name="Connected", exact=True)
     expect(connected).to_be_visible()
     expect(page.locator("#status-region")).to_contain_text(VIN)
+    expect(page.locator(".qr-code")).to_be_hidden()  # nothing left to hand over
     handover.audit("connected")
     shot("connected")
 
