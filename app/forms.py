@@ -39,7 +39,7 @@ def details_form(
     """A form with exactly the fields this manufacturer needs, validated by the catalog
     (on top of `base`'s own fields, for a page that asks more)."""
 
-    class DetailsForm(base):  # type: ignore[misc,valid-type]
+    class DetailsForm(base):
         pass
 
     for attribute in manufacturer.attributes:

@@ -76,7 +76,7 @@ def install_details_form(
         pass
 
     if groups:
-        DetailsAndCustomer.collective = ChoiceField(  # type: ignore[attr-defined]
+        DetailsAndCustomer.collective = ChoiceField(
             _l("Add it to a group?"),
             _l("Choose a group from the list."),
             validators=[InputRequired(_l("Choose a group, or no group."))],

@@ -48,6 +48,7 @@ from app.onboarding.lifecycle import expire_if_due
 from app.onboarding.states import Status, StepStatus
 from app.onboarding.steps import current_step, submit_request
 from app.security import current_principal
+from app.templating import type_label
 from app.wizard.forms import NO_COLLECTIVE
 
 POLL_SECONDS = 3
@@ -157,7 +158,7 @@ def installs_list() -> Response:
     seen = _home_fingerprint(today, earlier)
     if is_htmx() and request.args.get("seen") == seen:
         return Response(status=204)  # nothing changed: nothing to swap or announce
-    context = {
+    context: dict[str, Any] = {
         "today": today,
         "earlier": earlier,
         "seen": seen,
@@ -327,7 +328,7 @@ def _rows(onboarding: OnboardingRequest) -> list[dict[str, str]]:
             "value": gettext(
                 "%(manufacturer)s %(type)s",
                 manufacturer=onboarding.manufacturer,
-                type=in_sentence(gettext(catalog.entity_type(onboarding.type).label)),
+                type=in_sentence(type_label(onboarding.type)),
             ),
             "url": device_url,
             "change": gettext("device"),
