@@ -46,7 +46,7 @@ from app.onboarding.access import Action
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.lifecycle import expire_if_due
 from app.onboarding.states import Status, StepStatus
-from app.onboarding.steps import current_step, submit_request
+from app.onboarding.steps import current_step
 from app.security import current_principal
 from app.templating import type_label
 from app.wizard.forms import NO_COLLECTIVE
@@ -395,7 +395,7 @@ def check(request_id: uuid.UUID) -> Response:
     form = ActionForm()
     if form.validate_on_submit():
         try:
-            submit_request(onboarding, catalog, current_principal().actor)
+            installs.send_install(onboarding, catalog, current_principal().actor)
         except InvalidAnswers:
             db.session.rollback()
             drafts.ask_again(onboarding, drafts.QUESTION_DETAILS)

@@ -25,6 +25,7 @@ from app.onboarding.audit import Actor, record_event, touch
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.lifecycle import new_request
 from app.onboarding.states import Door, Status
+from app.onboarding.steps import submit_request
 
 CUSTOMER_NAME_MAX_LENGTH = 200
 START_KEY_MAX_LENGTH = 100
@@ -167,13 +168,23 @@ def give_customer_details(
     request.customer_name = person.name
     request.email = person.email
     request.customer_mobile = person.mobile
-    # A customer with an account in the tenant also finds the request on their home page.
-    request.owner = customer_account(request.tenant_id, person.email)
     request.collective = collective
     done = [drafts.QUESTION_DETAILS, drafts.QUESTION_COLLECTIVE]
     request.answered = [*request.answered, *(q for q in done if q not in request.answered)]
     touch(request)
     record_event(request, "answer", actor, question="customer")
+
+
+def send_install(request: OnboardingRequest, catalog: Catalog, actor: Actor) -> None:
+    """Send the checked Draft (Pending, its consent steps made); again changes nothing.
+
+    A customer with an account in the tenant (by email) becomes the request's owner, so it
+    also shows on their own home page, once it is theirs to consent to.
+    """
+    if request.status != Status.DRAFT:
+        return
+    submit_request(request, catalog, actor)
+    request.owner = customer_account(request.tenant_id, request.email)
 
 
 def details_given(request: OnboardingRequest) -> bool:

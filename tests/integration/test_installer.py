@@ -12,10 +12,10 @@ import uuid
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.consent.links import consent_url
-from app.models import ConsentMessage, OnboardingRequest, Role, Tenant
+from app.models import ConsentMessage, OnboardingRequest, Role, Tenant, User
 from app.onboarding.states import Door, Status, StepStatus
 from app.onboarding.steps import current_step
 from tests.integration.helpers import (
@@ -182,7 +182,7 @@ def test_the_request_records_door_creator_and_customer(
     request_id = install(ian)
     request = get_request(app, request_id)
     with in_db(app) as session:
-        ian_id = session.scalar(select(func.min(OnboardingRequest.created_by_id)))
+        ian_id = session.scalar(select(User.id).where(User.email == INSTALLER))
     assert request.channel == Door.INSTALLER
     assert request.created_by_id == ian_id
     assert request.owner_id is None
@@ -201,9 +201,14 @@ def test_a_customer_with_an_account_finds_the_request_at_home(
 ) -> None:
     request_id = start(ian)
     give_details(ian, request_id, {"vin": AUDI_VIN, "customer_email": world.bob})
-    send(ian, request_id)
     bob = signed_in_client(app, world.bob)
+    assert AUDI_VIN not in bob.get("/").text  # not theirs while the installer checks it
+    send(ian, request_id)
     assert AUDI_VIN in bob.get("/").text
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, request_id)
+        assert request.owner is not None and request.owner.email == world.bob
+        assert request.created_by.email == INSTALLER
 
 
 def test_a_retried_start_and_send_make_one_request(app: Flask, ian: FlaskClient) -> None:
