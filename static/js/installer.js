@@ -28,6 +28,15 @@
     if (form) form.dataset.submitting = "false";
   }
 
+  // The page follows by itself with JavaScript: the Refresh button is for pages without.
+  function hideWithoutJsOnly(root) {
+    root.querySelectorAll("[data-without-js]").forEach(function (el) { el.hidden = true; });
+  }
+  document.addEventListener("DOMContentLoaded", function () { hideWithoutJsOnly(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    hideWithoutJsOnly(event.detail.target || document);
+  });
+
   document.addEventListener("htmx:sendError", function (event) {
     showProblem(event.detail.elt, "send");
   });

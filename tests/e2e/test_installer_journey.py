@@ -132,6 +132,7 @@ def test_installer_hands_an_audi_to_the_owner_and_sees_it_connected(
         page, live_server, "Audi", {"Vehicle identification number (VIN)": VIN}, shot
     )
     expect(page.get_by_text("Waiting for the owner")).to_be_visible()
+    expect(page.get_by_role("button", name="Refresh")).to_be_hidden()  # it follows by itself
     shot("handover")
     link = shown_link(page)
 
