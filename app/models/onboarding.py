@@ -33,6 +33,11 @@ class OnboardingRequest(db.Model):
     device_id: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
+    # The person who must consent, as an installer gave them (email above).
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    customer_mobile: Mapped[str | None] = mapped_column(String(32))
+    # The installer's start form's key: submitting it twice makes one request.
+    start_key: Mapped[str | None] = mapped_column(String(100), unique=True, index=True)
     reference: Mapped[str | None] = mapped_column(String(200), index=True)
     return_url: Mapped[str | None] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT, index=True)

@@ -1,7 +1,7 @@
 """webhook endpoints and deliveries; events as the outbox (dispatched_at)
 
 Revision ID: 7d3e5f1a2c40
-Revises: 4c1d7e2a9b10
+Revises: 7b3e9f1c2d40
 Create Date: 2026-11-30 11:45:00.000000
 
 """
@@ -13,7 +13,7 @@ import app.models.types
 
 # revision identifiers, used by Alembic.
 revision = '7d3e5f1a2c40'
-down_revision = '4c1d7e2a9b10'
+down_revision = '7b3e9f1c2d40'
 branch_labels = None
 depends_on = None
 
