@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, ScriptInfo, with_appcontext
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from app.consent import crypto
 from app.extensions import db
-from app.models import ApiKey, OnboardingRequest, ProviderGrant, Role, Tenant, User, utcnow
-from app.onboarding.lifecycle import expire_if_due
-from app.onboarding.states import FINAL, Status
+from app.jobs.tasks import expire_due
+from app.models import ApiKey, ProviderGrant, Role, Tenant, User
 from app.seed import seed_demo
 
 # AppGroup runs each command inside the app context, also under app.test_cli_runner().
@@ -95,22 +93,11 @@ def create_api_key(slug: str, name: str) -> None:
     click.echo(secret)
 
 
-def expiry_candidates(cutoff: datetime) -> Select[Any]:
-    """The requests not final and created before `cutoff`. Status IN (the statuses not
-    final), not NOT IN (the final ones): the (status, created_at) index answers the first
-    with one range per status, where the second reads every row."""
-    under_way = [s.value for s in Status if s not in FINAL]
-    return select(OnboardingRequest).where(
-        OnboardingRequest.status.in_(under_way), OnboardingRequest.created_at < cutoff
-    )
-
-
 @onboarding.command("expire")
 def expire_requests() -> None:
-    """Fail every request not final after REQUEST_EXPIRES_AFTER (meant for cron)."""
-    max_age = current_app.config["REQUEST_EXPIRES_AFTER"]
-    candidates = db.session.scalars(expiry_candidates(utcnow() - max_age)).all()
-    expired = sum(1 for request in candidates if expire_if_due(request, max_age))
+    """Fail every request not final after REQUEST_EXPIRES_AFTER (the job queue does this
+    every five minutes; this is for operators)."""
+    expired = expire_due()
     db.session.commit()
     click.echo(f"Expired {expired} request(s).")
 

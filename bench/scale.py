@@ -64,7 +64,7 @@ class Page:
 def _expiry_candidates() -> Any:
     from flask import current_app
 
-    from app.cli import expiry_candidates
+    from app.jobs.tasks import expiry_candidates
     from app.models import utcnow
 
     return expiry_candidates(utcnow() - current_app.config["REQUEST_EXPIRES_AFTER"])

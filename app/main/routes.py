@@ -30,8 +30,11 @@ def home() -> Response:
     a few of each; `?all=1` shows them all."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    principal = current_principal()
+    if access.starts_for_customers(principal):
+        return redirect(url_for("installer.home"))  # an installer's home is their installs
     show_all = request.args.get("all") == "1"
-    listed = owner_home(current_principal(), None if show_all else HOME_LIMIT)
+    listed = owner_home(principal, None if show_all else HOME_LIMIT)
     return render(
         "main/home.html",
         unfinished=listed.under_way,

@@ -8,7 +8,7 @@ indexes these begin with go, and so does the one on created_at alone, which led 
 planner to walk every tenant's rows in time order to find one tenant's.
 
 Revision ID: 3c9d0f5b7a21
-Revises: 4c1d7e2a9b10
+Revises: 7d3e5f1a2c40
 Create Date: 2026-11-30 11:00:00.000000
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '3c9d0f5b7a21'
-down_revision = '4c1d7e2a9b10'
+down_revision = '7d3e5f1a2c40'
 branch_labels = None
 depends_on = None
 
