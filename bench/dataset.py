@@ -177,14 +177,15 @@ STATEMENTS = [
     """,
     # The timeline: created, sent (or an answer), a step, and the outcome.
     """
-    INSERT INTO events (request_id, at, kind, actor, data)
+    INSERT INTO events (request_id, at, kind, actor, data, dispatched_at)
     SELECT r.id, r.created_at + e * interval '1 minute',
            (ARRAY['created', 'status', 'step_done', 'status'])[e],
            'api-key:' || r.tenant_id,
            CASE e WHEN 1 THEN json_build_object('channel', r.channel, 'type', r.type)
                   WHEN 2 THEN json_build_object('from', NULL, 'to', 'Pending')
                   WHEN 3 THEN json_build_object('position', 1, 'step', 'terms')
-                  ELSE json_build_object('from', 'Pending', 'to', r.status) END
+                  ELSE json_build_object('from', 'Pending', 'to', r.status) END,
+           r.created_at + e * interval '1 minute'  -- long since sent to webhooks
     FROM onboarding_requests AS r, generate_series(1, 4) AS e
     """,
     """
