@@ -14,8 +14,8 @@ Shape, per request (n = 1..requests): tenant n mod TENANTS; an owner of that ten
 by its number k within the tenant: status by 37k mod 100 (60 Succeeded, 10 Failed,
 10 Canceled, 15 Pending, 2 InProgress, 3 Draft), type and manufacturer by turns (EV Audi,
 EV BMW, RetrofitMeter Xenn, SmartMeter P1-Dongle), every fifth sent request in a
-collective. Two consent steps per sent request
-(done as far as the status says), four events per request, an entity per success.
+collective. Two consent steps per sent request (done as far as the status says) and
+its consent link, four events per request, an entity per success.
 """
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ class Dataset:
     heavy_owner: str = HEAVY_OWNER
     password: str = PASSWORD
 
+
+# The consent link each sent request got when it was created (its redirectLink).
+LINKS = """
+    INSERT INTO consent_links (id, request_id, created_at, created_by, channel)
+    SELECT md5('link-' || r.id)::uuid, r.id, r.created_at, 'api-key:' || r.tenant_id, 'api'
+    FROM onboarding_requests AS r
+    WHERE r.status <> 'Draft'
+"""
 
 # Each statement runs once per load; the big ones are INSERT ... SELECT over
 # generate_series or over the requests themselves.
@@ -199,6 +207,7 @@ STATEMENTS = [
     FROM onboarding_requests AS r
     WHERE r.status = 'Succeeded'
     """,
+    LINKS,
     "CREATE TABLE bench_dataset (requests integer NOT NULL, loaded_at timestamptz NOT NULL)",
     "INSERT INTO bench_dataset VALUES (:requests, now())",
 ]
