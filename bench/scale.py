@@ -86,7 +86,8 @@ def _cursor_at(target: Target, table_name: str, fraction: float, where: str = ""
                 f"SELECT created_at, id FROM {table_name} WHERE {condition} "
                 "ORDER BY created_at, id OFFSET :offset LIMIT 1"
             ),
-            {"offset": int(total * fraction)},
+            # Never so deep that the page is not full (the small set's tail is short).
+            {"offset": max(0, min(int(total * fraction), total - PAGE_SIZE - 1))},
         ).one()
         db.session.remove()
     return encode_cursor(created_at, row_id)
