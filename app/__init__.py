@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.consent import bp as consent_bp
     from app.consent.sandbox import bp as sandbox_bp
     from app.main import bp as main_bp
+    from app.support import bp as support_bp
     from app.wizard import bp as wizard_bp
 
     security.init_app(app)
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(consent_bp)
     app.register_blueprint(sandbox_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(support_bp)
     app.register_blueprint(wizard_bp)
 
     from app import cli, i18n, messaging, qr, templating

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
 from app.models.tenant import Collective, Tenant
@@ -15,12 +15,32 @@ from app.models.types import UTCDateTime, utcnow
 from app.models.user import User
 from app.onboarding.states import Status, StepStatus
 
+# Not final: the requests the stalled view and its partial index are about.
+OPEN_STATUSES_SQL = text("status IN ('Draft', 'Pending', 'InProgress')")
+
 
 class OnboardingRequest(db.Model):
     """Everything needed to identify one device and track its owner's consent."""
 
     __tablename__ = "onboarding_requests"
-    __table_args__ = (Index("ix_onboarding_requests_tenant_device", "tenant_id", "device_id"),)
+    __table_args__ = (
+        Index("ix_onboarding_requests_tenant_device", "tenant_id", "device_id"),
+        # The support console: its list pages by (last activity, id) within a tenant, the
+        # stalled view over open requests only, and its search by reference and email.
+        Index("ix_onboarding_requests_tenant_activity", "tenant_id", "last_activity_at", "id"),
+        Index(
+            "ix_onboarding_requests_tenant_open_activity",
+            "tenant_id",
+            "last_activity_at",
+            "id",
+            postgresql_where=OPEN_STATUSES_SQL,
+            sqlite_where=OPEN_STATUSES_SQL,
+        ),
+        Index("ix_onboarding_requests_tenant_reference", "tenant_id", "reference"),
+        Index("ix_onboarding_requests_tenant_email", "tenant_id", "email_search"),
+        Index("ix_onboarding_requests_tenant_status", "tenant_id", "status"),
+        Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -33,6 +53,8 @@ class OnboardingRequest(db.Model):
     device_id: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
+    # The email in lower case, kept by `_email_search`: support finds a customer by it.
+    email_search: Mapped[str | None] = mapped_column(String(254))
     reference: Mapped[str | None] = mapped_column(String(200), index=True)
     return_url: Mapped[str | None] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT, index=True)
@@ -61,6 +83,11 @@ class OnboardingRequest(db.Model):
         back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
     )
     entity: Mapped[Entity | None] = relationship(back_populates="request", uselist=False)
+
+    @validates("email")
+    def _email_search(self, _key: str, value: str | None) -> str | None:
+        self.email_search = value.lower() if value else None
+        return value
 
     @property
     def status_enum(self) -> Status:
