@@ -148,7 +148,9 @@ def _actor(label: str, users: dict[int, User], request: OnboardingRequest) -> tu
     if kind == "owner-link":
         return gettext("Owner"), gettext("Consent link")
     if kind == "provider":
-        return rest.title(), gettext("Manufacturer")
+        manufacturer = request.manufacturer or ""
+        name = manufacturer if manufacturer.lower() == rest.lower() else rest.title()
+        return name, gettext("Manufacturer")
     if kind == "callback":
         return gettext("Manufacturer"), gettext("Manufacturer")
     return gettext("System"), gettext("System")
