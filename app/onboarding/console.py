@@ -64,9 +64,14 @@ class Filters:
     stage: int | None = None  # a funnel stage: the requests that stopped there
 
     @property
+    def stalled_only(self) -> bool:
+        """The stalled view, unless searching: a search finds a request whatever its state."""
+        return self.view == VIEW_STALLED and not self.q.strip()
+
+    @property
     def oldest_first(self) -> bool:
         """The stalled view shows the longest waiting first; the others the latest activity."""
-        return self.view == VIEW_STALLED
+        return self.stalled_only
 
     def without_status(self) -> Filters:
         return replace(self, status="")
@@ -192,7 +197,7 @@ def _day_start(day: date) -> datetime:
 
 def filter_clauses(filters: Filters, stalled_after: timedelta) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
-    if filters.view == VIEW_STALLED:
+    if filters.stalled_only:
         clauses.append(stalled_clause(stalled_after))
     if filters.status:
         clauses.append(OnboardingRequest.status == filters.status)

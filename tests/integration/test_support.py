@@ -178,6 +178,8 @@ def test_search_finds_by_every_thing_a_caller_has(app: Flask, support, hx: bool)
             assert "<html" not in response.text and 'id="results"' in response.text
         else:
             assert title_of(response).startswith("Requests")
+    # From the stalled view too: a search finds a request whatever its state.
+    assert listed(support.get("/support/", query_string={"q": AUDI_VIN})) == {str(audi)}
     nothing = support.get("/support/", query_string={"view": "all", "q": "nobody@else.example"})
     assert listed(nothing) == set()
     assert "No request matches" in nothing.text
