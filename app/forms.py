@@ -18,6 +18,9 @@ from app.i18n import translate
 from app.identifiers import IdentifierError
 
 ErrorList = list[tuple[str, str]]
+# Marks a field whose value is printed on the device or its papers as a barcode or QR code:
+# the form macro then offers to scan it (static/js/scan.js).
+SCANNABLE = "data-scan"
 
 
 def form_errors(form: Any) -> ErrorList:
@@ -49,13 +52,15 @@ def details_form(manufacturer: Manufacturer, **kwargs: object) -> FlaskForm:
                 validate_choice=False,
             )
         else:
-            render_kw: dict[str, str] = {"spellcheck": "false"}
+            render_kw: dict[str, str | bool] = {"spellcheck": "false"}
             if attribute.rule == "email":
                 render_kw.update(autocomplete="email", inputmode="email", type="email")
             elif attribute.rule in ("vin", "pattern", "ean"):
                 render_kw.update(autocomplete="off", autocapitalize="characters")
                 if attribute.rule == "ean":
                     render_kw["inputmode"] = "numeric"
+            if attribute.scannable:
+                render_kw[SCANNABLE] = True
             field = StringField(gettext(attribute.label), render_kw=render_kw)
         setattr(DetailsForm, attribute.name, field)
     return DetailsForm(**kwargs)

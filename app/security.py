@@ -18,7 +18,9 @@ from app.onboarding.access import Principal
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self'",
+        # WebAssembly (the barcode reader behind the Scan button) needs compiling; nothing
+        # else that `unsafe-eval` would allow.
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self'",
         "img-src 'self' data:",
         "object-src 'none'",

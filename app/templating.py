@@ -144,6 +144,15 @@ def _version_static_urls(app: Flask) -> None:
         if path.is_file():
             values["v"] = _fingerprint(str(path), path.stat().st_mtime)
 
+    long_max_age = app.get_send_file_max_age
+
+    def max_age(filename: str | None) -> int | None:
+        # Only a URL with the hash may be kept for long. A file fetched by its plain URL (an
+        # ES module's import of its neighbour) is checked again each time: cheap, by ETag.
+        return long_max_age(filename) if request.args.get("v") else None
+
+    app.get_send_file_max_age = max_age  # type: ignore[method-assign]
+
 
 def init_app(app: Flask) -> None:
     _version_static_urls(app)

@@ -19,6 +19,8 @@ STEP_KINDS = tuple(StepKind)
 PROVIDER_KINDS = frozenset({StepKind.REDIRECT, StepKind.APP_CONSENT})
 RULES = ("vin", "ean", "pattern", "email", "choice", "text")
 TARGETS = ("information", "properties")
+# Identifiers printed on a device, its label or its papers, often as a barcode or QR code.
+SCANNABLE_RULES = frozenset({"vin", "ean", "pattern"})
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -50,6 +52,11 @@ class Attribute:
     # This attribute names the device itself (VIN, EAN, a serial code...): one device,
     # one connected entity per tenant is decided on it.
     device: bool = False
+
+    @property
+    def scannable(self) -> bool:
+        """Whether the owner or installer may scan it instead of typing it."""
+        return self.rule in SCANNABLE_RULES
 
     @property
     def missing_message(self) -> str:

@@ -6,6 +6,21 @@
     root.querySelectorAll("[data-needs-js][hidden]").forEach(function (el) {
       el.hidden = false;
     });
+    loadScanning(root);
+  }
+
+  // Scanning (static/js/scan.js, a module) is fetched only by a page with a field to scan,
+  // and only where the browser has a camera API; once loaded it follows htmx swaps itself.
+  var scanningLoaded = false;
+  function loadScanning(root) {
+    if (scanningLoaded || !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) return;
+    var template = root.querySelector("template[data-scan-for]");
+    if (!template) return;
+    scanningLoaded = true;
+    var script = document.createElement("script");
+    script.type = "module";
+    script.src = template.getAttribute("data-scan-script");
+    document.head.appendChild(script);
   }
 
   // After a step is swapped in, move focus where a keyboard or screen reader user expects it:

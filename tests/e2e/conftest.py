@@ -13,8 +13,9 @@ Every test here is marked `browser`. Fixtures:
   server, so `page.goto("/")` works. Any test that uses them runs once per
   viewport.
 - `nojs_page` — a page at desktop size with JavaScript disabled.
-- `make_page(viewport="desktop", *, javascript=True, **context_args)` — one
-  more page in a new context (a second person, another size, no JS);
+- `make_page(viewport="desktop", *, javascript=True, browser=None, **context_args)` —
+  one more page in a new context (a second person, another size, no JS, or in
+  another `browser` launched with other flags, such as a fake camera);
   `make_context(...)` takes the same arguments and returns the context.
 - `screenshot(page, name)` — saves tests/e2e/screenshots/<name>.png when
   SCREENSHOTS=1.
@@ -36,7 +37,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, got_request_exception, url_for
-from playwright.sync_api import BrowserContext, Page, ViewportSize
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -198,21 +199,30 @@ def make_context(
     """Factory: a new context on the live server; every one closes at teardown.
 
     After a test that passed, each page of the app still open is audited for accessibility.
+    `browser` (default: the session's) is another one the test launched with other flags.
     """
     contexts: list[BrowserContext] = []
+    elsewhere: list[BrowserContext] = []
 
     def _make_context(
-        viewport: Viewport | str = "desktop", *, javascript: bool = True, **context_args: Any
+        viewport: Viewport | str = "desktop",
+        *,
+        javascript: bool = True,
+        browser: Browser | None = None,
+        **context_args: Any,
     ) -> BrowserContext:
         size = VIEWPORTS[viewport] if isinstance(viewport, str) else viewport
-        context = new_context(
-            **{
-                **size.context_args(),
-                "base_url": live_server.url,
-                "java_script_enabled": javascript,
-                **context_args,
-            }
-        )
+        args = {
+            **size.context_args(),
+            "base_url": live_server.url,
+            "java_script_enabled": javascript,
+            **context_args,
+        }
+        if browser is None:
+            context = new_context(**args)
+        else:
+            context = browser.new_context(**args)
+            elsewhere.append(context)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         watch(context, javascript=javascript)
         contexts.append(context)
@@ -220,11 +230,16 @@ def make_context(
 
     yield _make_context
 
-    if request.node.stash.get(CALL_PASSED, False):
-        for context in contexts:
-            for page in context.pages:
-                if is_app_page(page, live_server.url):
-                    audit(page, "when the test ended")
+    try:
+        if request.node.stash.get(CALL_PASSED, False):
+            for context in contexts:
+                for page in context.pages:
+                    if is_app_page(page, live_server.url):
+                        audit(page, "when the test ended")
+    finally:
+        # new_context closes its own; a context of another browser is ours to close.
+        for context in elsewhere:
+            context.close()
 
 
 @pytest.fixture
@@ -232,9 +247,15 @@ def make_page(make_context: MakeContext) -> MakePage:
     """Factory: a page in its own new context (another person, size, or no JS)."""
 
     def _make_page(
-        viewport: Viewport | str = "desktop", *, javascript: bool = True, **context_args: Any
+        viewport: Viewport | str = "desktop",
+        *,
+        javascript: bool = True,
+        browser: Browser | None = None,
+        **context_args: Any,
     ) -> Page:
-        return make_context(viewport, javascript=javascript, **context_args).new_page()
+        return make_context(
+            viewport, javascript=javascript, browser=browser, **context_args
+        ).new_page()
 
     return _make_page
 

@@ -13,7 +13,7 @@ from app.catalog import Manufacturer
 from app.consent import service
 from app.consent.steps.base import OpenStep, evidence
 from app.extensions import db
-from app.forms import form_errors
+from app.forms import SCANNABLE, form_errors
 from app.i18n import translate
 from app.identifiers import IdentifierError
 from app.onboarding.states import StepKind
@@ -22,7 +22,12 @@ from app.onboarding.states import StepKind
 class PairingForm(FlaskForm):
     code = StringField(
         _l("Pairing code"),
-        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
+        render_kw={
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "autocapitalize": "characters",
+            SCANNABLE: True,
+        },
     )
 
 
