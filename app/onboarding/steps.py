@@ -181,3 +181,16 @@ def reset_device_steps(request: OnboardingRequest, actor: Actor) -> list[Consent
     if reset and request.status == Status.IN_PROGRESS:
         set_status(request, Status.PENDING, actor)
     return reset
+
+
+def steps_to_redo(request: OnboardingRequest) -> list[ConsentStep]:
+    """The steps reset when the device's identifier was corrected, not taken again yet:
+    what the owner is told to redo."""
+    reset: set[int] = set()
+    for event in request.events:
+        position = int((event.data or {}).get("position") or 0)
+        if event.kind == "step_reset":
+            reset.add(position)
+        elif event.kind == "step_done":
+            reset.discard(position)
+    return [s for s in request.steps if s.position in reset and s.status != StepStatus.DONE]

@@ -338,6 +338,15 @@ def test_fixing_the_vin_keeps_a_wrong_try_and_resets_the_device_steps(
     assert reset.data["position"] == 2 and reset.data["was"] == "waiting"
     page = text_of(support.get(f"/support/requests/{request_id}"))
     assert "The owner must take these steps again: 2. Allow access in the Kia app" in page
+    # The owner, opening a link, is told what to redo for the corrected device.
+    with app.test_request_context():
+        link = link_path(links.consent_url(db.session.get(OnboardingRequest, request_id)))
+        db.session.commit()
+    owner = text_of(app.test_client().get(link, follow_redirects=True))
+    assert (
+        f"Your device's details were corrected to {OTHER_VIN}. Take these steps again for it: "
+        "Allow access in the Kia app" in owner
+    )
 
 
 def test_a_correction_that_keeps_the_device_resets_nothing(app: Flask, world: World) -> None:
