@@ -144,8 +144,11 @@ def search_clause(query: str) -> ColumnElement[bool] | None:
     if "@" in text:
         email = text.lower()
         clauses.append(OnboardingRequest.email_search == email)
-        owners = select(User.id).where(func.lower(User.email) == email)
-        clauses.append(OnboardingRequest.owner_id.in_(owners))
+        # The owners' ids first: a list PostgreSQL can look up in the owner_id index, where a
+        # subquery inside the OR would be checked row by row.
+        owners = list(db.session.scalars(select(User.id).where(func.lower(User.email) == email)))
+        if owners:
+            clauses.append(OnboardingRequest.owner_id.in_(owners))
     hex_id = text.lower().replace("-", "")
     if _HEX.fullmatch(hex_id):
         if len(hex_id) == 32:
