@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
-from flask_babel import format_timedelta, gettext
+from flask_babel import format_number, format_timedelta, gettext
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
@@ -57,6 +57,12 @@ from app.support.forms import (
 )
 
 bp.add_app_template_global(door_label, "door_label")
+
+
+@bp.app_template_filter("number")
+def number(value: int) -> str:
+    """1,000 / 1.000 / 1 000 as the page's language writes it."""
+    return str(format_number(value))
 
 
 @bp.app_template_filter("age")
@@ -118,6 +124,7 @@ def requests() -> Response:
         "errors": errors,
         "page": page,
         "counts": counts,
+        "count_cap": console.COUNT_CAP,
         "args": args,
         "first_page": "after" in request.args,
         "where_stalled": where_stalled,

@@ -437,3 +437,13 @@ def test_funnel_counts_each_stage_and_links_to_who_stopped(app: Flask, support) 
     at_submitted = re.search(r'href="(/support/\?[^"]*stage=10[^"]*)"', page.text)
     assert at_submitted
     assert listed(support.get(html.unescape(at_submitted.group(1)))) == {str(stuck)}
+
+
+def test_status_counts_stop_at_the_cap(app: Flask, support, monkeypatch) -> None:
+    from app.onboarding import console
+
+    monkeypatch.setattr(console, "COUNT_CAP", 2)
+    for n in range(3):
+        pending_request(app, vin=f"WAUZZZ8V0KA00000{n}")
+    page = text_of(support.get("/support/?view=all"))
+    assert "Waiting for consent 2+" in page and "Canceled 0" in page
