@@ -103,9 +103,15 @@ def load(app: Flask, n: int) -> float:
         db.session.remove()
         db.drop_all()
         db.create_all()
+        # Bulk loads go faster into bare tables: the secondary indexes are built afterwards.
+        indexes = [i for table in db.metadata.sorted_tables for i in table.indexes]
         with db.engine.begin() as connection:
+            for index in indexes:
+                index.drop(connection)
             for statement in LOAD:
                 connection.execute(text(statement.format(n=n, tenants=TENANTS)))
+            for index in indexes:
+                index.create(connection)
             connection.execute(
                 text(
                     "INSERT INTO users (email, tenant_id, role, name, password_hash, active,"
