@@ -40,6 +40,14 @@ TENANTS = 50
 SUPPORT = "support@bench.example"
 PASSWORD = "bench-password"
 
+# app.onboarding.funnel.stage_of, set-based (as migration 5d8e3f1a2c47 fills it in).
+FUNNEL_STAGE = """UPDATE onboarding_requests SET funnel_stage = CASE
+      WHEN status = 'Succeeded' THEN 100
+      WHEN status <> 'Draft' THEN 10 + (
+        SELECT count(*) FROM consent_steps
+        WHERE consent_steps.request_id = onboarding_requests.id AND consent_steps.status = 'done')
+      ELSE json_array_length(answered) END"""
+
 # One statement per table, all set-based: generate_series and arithmetic on its number.
 LOAD = [
     f"""INSERT INTO tenants (id, slug, name, created_at)
@@ -47,20 +55,21 @@ LOAD = [
     """INSERT INTO onboarding_requests (
           id, tenant_id, type, manufacturer, information, properties, device_id, email,
           email_search, reference, status, channel, answered, created_at, updated_at,
-          last_activity_at, submitted_at, version)
+          last_activity_at, submitted_at, version, funnel_stage)
         SELECT gen_random_uuid(), 1 + g % {tenants}, 'EV', 'Audi',
           json_build_object('vin', 'WAUZZZ' || lpad(g::text, 11, '0')), '{{}}'::json,
           'WAUZZZ' || lpad(g::text, 11, '0'),
           'Customer' || g || '@example.com', 'customer' || g || '@example.com',
           'REF-' || g,
           (ARRAY['Pending','Pending','Pending','Pending','InProgress','Succeeded','Succeeded',
-                 'Canceled','Failed','Draft'])[1 + g % 10],
-          (ARRAY['api','wizard','installer'])[1 + g % 3],
-          CASE WHEN g % 10 = 9 THEN '["type", "manufacturer"]'::json ELSE '[]'::json END,
-          c, c, c + ((g % 72) || ' hours')::interval,
-          CASE WHEN g % 10 = 9 THEN NULL ELSE c END, 1
+                 'Canceled','Failed','Draft'])[1 + (g / {tenants}) % 10],
+          (ARRAY['api','wizard','installer'])[1 + (g / 7) % 3],
+          CASE WHEN (g / {tenants}) % 10 = 9 THEN '["type", "manufacturer"]'::json
+               ELSE '[]'::json END,
+          c, c, c + (((g / 3) % 72) || ' hours')::interval,
+          CASE WHEN (g / {tenants}) % 10 = 9 THEN NULL ELSE c END, 1, 0
         FROM generate_series(1, {n}) g,
-          LATERAL (SELECT now() - ((g % 120) || ' days')::interval
+          LATERAL (SELECT now() - (((g / {tenants}) % 120) || ' days')::interval
                           - ((g % 1440) || ' minutes')::interval AS c) created""",
     """INSERT INTO consent_steps (request_id, position, kind, status, attempts, evidence,
           created_at, completed_at)
@@ -77,6 +86,7 @@ LOAD = [
                json_build_object('channel', r.channel)
         FROM onboarding_requests r
         CROSS JOIN (VALUES (1, 'created'), (2, 'status'), (3, 'link_created')) AS e(n, kind)""",
+    FUNNEL_STAGE,
 ]
 
 

@@ -39,7 +39,7 @@ class OnboardingRequest(db.Model):
         Index("ix_onboarding_requests_tenant_reference", "tenant_id", "reference"),
         Index("ix_onboarding_requests_tenant_email", "tenant_id", "email_search"),
         Index("ix_onboarding_requests_tenant_status", "tenant_id", "status"),
-        Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at"),
+        Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at", "funnel_stage"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -61,6 +61,8 @@ class OnboardingRequest(db.Model):
     failure_reason: Mapped[str | None] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20), default="wizard")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # How far the request got, for the support funnel (app.onboarding.funnel), kept by touch().
+    funnel_stage: Mapped[int] = mapped_column(Integer, default=0)
     # Wizard questions answered so far (a Draft's progress), in the order asked.
     answered: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

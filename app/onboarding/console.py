@@ -19,7 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    case,
     func,
     literal,
     literal_column,
@@ -33,11 +32,10 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.identifiers import normalise
-from app.models import ConsentStep, OnboardingRequest, User, utcnow
-from app.onboarding import access
+from app.models import OnboardingRequest, User, utcnow
+from app.onboarding import access, funnel
 from app.onboarding.access import Principal
-from app.onboarding.drafts import QUESTIONS
-from app.onboarding.states import FINAL, Status, StepStatus
+from app.onboarding.states import FINAL, Status
 
 UTC_MIDNIGHT = time(0, 0)
 PAGE_SIZE = 25
@@ -163,33 +161,9 @@ def search_clause(query: str) -> ColumnElement[bool] | None:
 
 # ---------------------------------------------------------------- funnel stages
 
-STAGE_CREATED = 0
-STAGE_SUBMITTED = 10
-STAGE_SUCCEEDED = 100
-
-
-def done_steps() -> ColumnElement[int]:
-    """How many consent steps of the request are done (a correlated count)."""
-    return (
-        select(func.count(ConsentStep.id))
-        .where(
-            ConsentStep.request_id == OnboardingRequest.id, ConsentStep.status == StepStatus.DONE
-        )
-        .correlate(OnboardingRequest)
-        .scalar_subquery()
-    )
-
-
-def stage_expression() -> ColumnElement[int]:
-    """Where a request got to: 0 created, 1.. questions answered, 10 submitted, 10+n n
-    consent steps done, 100 connected."""
-    answered = func.coalesce(func.json_array_length(OnboardingRequest.answered), 0)
-    questions = case((answered > len(QUESTIONS), len(QUESTIONS)), else_=answered)
-    return case(
-        (OnboardingRequest.status == Status.SUCCEEDED, literal(STAGE_SUCCEEDED)),
-        (OnboardingRequest.status != Status.DRAFT, STAGE_SUBMITTED + done_steps()),
-        else_=questions,
-    )
+STAGE_CREATED = funnel.STAGE_CREATED
+STAGE_SUBMITTED = funnel.STAGE_SUBMITTED
+STAGE_SUCCEEDED = funnel.STAGE_SUCCEEDED
 
 
 # ---------------------------------------------------------------- the list
@@ -217,7 +191,7 @@ def filter_clauses(filters: Filters, stalled_after: timedelta) -> list[ColumnEle
         end = _day_start(filters.created_to) + timedelta(days=1)
         clauses.append(OnboardingRequest.created_at < end)
     if filters.stage is not None:
-        clauses.append(stage_expression() == filters.stage)
+        clauses.append(OnboardingRequest.funnel_stage == filters.stage)
     searched = search_clause(filters.q)
     if searched is not None:
         clauses.append(searched)
@@ -310,7 +284,7 @@ class FunnelFilters:
 
 def funnel_counts(principal: Principal, filters: FunnelFilters) -> dict[int, int]:
     """How many requests created in the period stopped at each stage (one aggregate query)."""
-    stage = stage_expression().label("stage")
+    stage = OnboardingRequest.funnel_stage
     clauses: list[ColumnElement[bool]] = [
         access.request_filter(principal),
         OnboardingRequest.created_at >= filters.since(),

@@ -180,6 +180,7 @@ def reset_device_steps(request: OnboardingRequest, actor: Actor) -> list[Consent
         reset.append(step)
     if reset and request.status == Status.IN_PROGRESS:
         set_status(request, Status.PENDING, actor)
+    touch(request)
     return reset
 
 

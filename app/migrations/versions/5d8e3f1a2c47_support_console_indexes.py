@@ -1,5 +1,5 @@
 """support console: indexes for its list, stalled view, search and funnel;
-the customer's email in lower case to search by
+the customer's email in lower case to search by, each request's funnel stage
 
 Revision ID: 5d8e3f1a2c47
 Revises: 4c1d7e2a9b10
@@ -17,12 +17,29 @@ branch_labels = None
 depends_on = None
 
 OPEN = sa.text("status IN ('Draft', 'Pending', 'InProgress')")
+# app.onboarding.funnel.stage_of, for the requests already there.
+FUNNEL_STAGE = """
+UPDATE onboarding_requests SET funnel_stage = CASE
+  WHEN status = 'Succeeded' THEN 100
+  WHEN status <> 'Draft' THEN 10 + (
+    SELECT count(*) FROM consent_steps
+    WHERE consent_steps.request_id = onboarding_requests.id AND consent_steps.status = 'done')
+  WHEN coalesce(json_array_length(answered), 0) > 4 THEN 4
+  ELSE coalesce(json_array_length(answered), 0)
+END
+"""
 
 
 def upgrade():
     with op.batch_alter_table('onboarding_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_search', sa.String(length=254), nullable=True))
+        batch_op.add_column(
+            sa.Column('funnel_stage', sa.Integer(), nullable=False, server_default=sa.text('0'))
+        )
     op.execute('UPDATE onboarding_requests SET email_search = lower(email) WHERE email IS NOT NULL')
+    op.execute(FUNNEL_STAGE)
+    with op.batch_alter_table('onboarding_requests', schema=None) as batch_op:
+        batch_op.alter_column('funnel_stage', server_default=None)
     with op.batch_alter_table('onboarding_requests', schema=None) as batch_op:
         batch_op.create_index(
             'ix_onboarding_requests_tenant_activity',
@@ -40,7 +57,9 @@ def upgrade():
             'ix_onboarding_requests_tenant_reference', ['tenant_id', 'reference'], unique=False
         )
         batch_op.create_index(
-            'ix_onboarding_requests_tenant_created', ['tenant_id', 'created_at'], unique=False
+            'ix_onboarding_requests_tenant_created',
+            ['tenant_id', 'created_at', 'funnel_stage'],
+            unique=False,
         )
         batch_op.create_index(
             'ix_onboarding_requests_tenant_email', ['tenant_id', 'email_search'], unique=False
@@ -55,6 +74,7 @@ def downgrade():
         batch_op.drop_index('ix_onboarding_requests_tenant_status')
         batch_op.drop_index('ix_onboarding_requests_tenant_email')
         batch_op.drop_index('ix_onboarding_requests_tenant_created')
+        batch_op.drop_column('funnel_stage')
         batch_op.drop_column('email_search')
         batch_op.drop_index('ix_onboarding_requests_tenant_reference')
         batch_op.drop_index('ix_onboarding_requests_tenant_open_activity')
