@@ -24,7 +24,7 @@ PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: help run test lint clean distclean messages bench
 
 help:
-	@echo "make run    serve the app with demo data on http://127.0.0.1:5000"
+	@echo "make run    serve the app with demo data on http://127.0.0.1:5000, and a job consumer"
 	@echo "make test   every test on SQLite, then unit+integration on PostgreSQL when it answers"
 	@echo "make lint   ruff check, ruff format --check, mypy on app/ (make test runs it first)"
 	@echo "make messages  extract the messages to translate and update the .po catalogs"
@@ -60,9 +60,12 @@ messages: $(RUN_STAMP)
 	  --msgid-bugs-address "" -o app/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations
 
+# The web app and one job consumer; Ctrl-C stops both.
 run: $(RUN_STAMP) $(MO_FILES)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
+	@$(FLASK) jobs worker --workers 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Runs both suites even when the first fails, and fails if either did

@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from app.consent import crypto
 from app.extensions import db
-from app.models import ApiKey, OnboardingRequest, ProviderGrant, Role, Tenant, User, utcnow
-from app.onboarding.lifecycle import expire_if_due
-from app.onboarding.states import FINAL
+from app.jobs.tasks import expire_due
+from app.models import ApiKey, ProviderGrant, Role, Tenant, User
 from app.seed import seed_demo
 
 # AppGroup runs each command inside the app context, also under app.test_cli_runner().
@@ -94,16 +93,9 @@ def create_api_key(slug: str, name: str) -> None:
 
 @onboarding.command("expire")
 def expire_requests() -> None:
-    """Fail every request not final after REQUEST_EXPIRES_AFTER (meant for cron)."""
-    max_age = current_app.config["REQUEST_EXPIRES_AFTER"]
-    cutoff = utcnow() - max_age
-    candidates = db.session.scalars(
-        select(OnboardingRequest).where(
-            OnboardingRequest.status.not_in([s.value for s in FINAL]),
-            OnboardingRequest.created_at < cutoff,
-        )
-    ).all()
-    expired = sum(1 for request in candidates if expire_if_due(request, max_age))
+    """Fail every request not final after REQUEST_EXPIRES_AFTER (the job queue does this
+    every five minutes; this is for operators)."""
+    expired = expire_due()
     db.session.commit()
     click.echo(f"Expired {expired} request(s).")
 

@@ -37,6 +37,11 @@ class Config:
     # A request not final after this long fails with reason "expired".
     REQUEST_EXPIRES_AFTER = timedelta(days=_int("REQUEST_EXPIRES_AFTER_DAYS", 14))
 
+    # A request waiting on its owner with no activity for this long gets its link again by
+    # email (a reminder), at most REMINDER_MAX times; 0 sends none.
+    REMINDER_AFTER = timedelta(hours=_int("REMINDER_AFTER_HOURS", 72))
+    REMINDER_MAX = _int("REMINDER_MAX", 2)
+
     # How long a consent link sent to an owner keeps working.
     CONSENT_LINK_MAX_AGE = timedelta(days=_int("CONSENT_LINK_MAX_AGE_DAYS", 14))
 
@@ -72,15 +77,40 @@ class Config:
     # (ISO code, e.g. "BE"); empty: the country code is required.
     PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION") or None
 
+    # Jobs (app/jobs, Huey): the queue lives in Redis when REDIS_URL is set, else in the
+    # SQLite file JOBS_SQLITE_PATH (instance/jobs.sqlite3 by default). JOBS_IMMEDIATE runs
+    # each job inline instead of queueing it (unset: only under tests).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")
+    JOBS_IMMEDIATE: bool | None = None
+    # Jobs have no request to take our address from: links they make start with this.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # How often a job asks a manufacturer about an approval in its app, and for how long.
+    APP_CONSENT_POLL_SECONDS = _int("APP_CONSENT_POLL_SECONDS", 3)
+    APP_CONSENT_POLL_FOR = timedelta(minutes=_int("APP_CONSENT_POLL_MINUTES", 15))
+
+    # Webhooks: the seconds to wait before each retry (about 27 hours in all, as the
+    # Standard Webhooks specification suggests); after the last the endpoint is failing.
+    WEBHOOK_RETRY_DELAYS: ClassVar[tuple[float, ...]] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    WEBHOOK_TIMEOUT_SECONDS = _int("WEBHOOK_TIMEOUT_SECONDS", 10)
+    # Deliveries to private, loopback and link-local addresses are refused (SSRF) unless
+    # this says otherwise (development: a receiver on the same machine).
+    WEBHOOKS_ALLOW_PRIVATE = _flag("WEBHOOKS_ALLOW_PRIVATE")
+
 
 class DevelopmentConfig(Config):
-    pass
+    WEBHOOKS_ALLOW_PRIVATE = os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "1").lower() in (
+        "1",
+        "true",
+        "yes",
+    )
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "disabled")
+    WEBHOOKS_ALLOW_PRIVATE = _flag("WEBHOOKS_ALLOW_PRIVATE")
 
 
 class TestingConfig(Config):

@@ -36,10 +36,13 @@ class ActionForm(FlaskForm):
     """A button that acts (send, cancel, go to the manufacturer): only CSRF to check."""
 
 
-def details_form(manufacturer: Manufacturer, **kwargs: object) -> FlaskForm:
-    """A form with exactly the fields this manufacturer needs, validated by the catalog."""
+def details_form(
+    manufacturer: Manufacturer, base: type[FlaskForm] = FlaskForm, **kwargs: object
+) -> FlaskForm:
+    """A form with exactly the fields this manufacturer needs, validated by the catalog
+    (on top of `base`'s own fields, for a page that asks more)."""
 
-    class DetailsForm(FlaskForm):
+    class DetailsForm(base):
         pass
 
     for attribute in manufacturer.attributes:

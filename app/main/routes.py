@@ -28,6 +28,8 @@ def home() -> Response:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     principal = current_principal()
+    if access.starts_for_customers(principal):
+        return redirect(url_for("installer.home"))  # an installer's home is their installs
     requests = db.session.scalars(
         select(OnboardingRequest)
         .where(access.owned_request_filter(principal))

@@ -13,6 +13,7 @@ from app.models.onboarding import ConsentStep, Entity, EntityStatus, Event, Onbo
 from app.models.tenant import Collective, CollectiveKind, Tenant
 from app.models.types import utcnow
 from app.models.user import ApiKey, Role, User
+from app.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -22,6 +23,7 @@ __all__ = [
     "ConsentLink",
     "ConsentMessage",
     "ConsentStep",
+    "DeliveryStatus",
     "Entity",
     "EntityStatus",
     "Event",
@@ -34,5 +36,8 @@ __all__ = [
     "SandboxToken",
     "Tenant",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "utcnow",
 ]

@@ -55,6 +55,11 @@ class OnboardingRequest(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     # The email in lower case, kept by `_email_search`: support finds a customer by it.
     email_search: Mapped[str | None] = mapped_column(String(254))
+    # The person who must consent, as an installer gave them (email above).
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    customer_mobile: Mapped[str | None] = mapped_column(String(32))
+    # The installer's start form's key: submitting it twice makes one request.
+    start_key: Mapped[str | None] = mapped_column(String(100), unique=True, index=True)
     reference: Mapped[str | None] = mapped_column(String(200), index=True)
     return_url: Mapped[str | None] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT, index=True)
@@ -142,6 +147,8 @@ class Event(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(120))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The outbox: unset until the event was handed to its webhook deliveries (jobs).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     request: Mapped[OnboardingRequest] = relationship(back_populates="events")
 

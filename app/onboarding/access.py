@@ -25,12 +25,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 
 from app.extensions import db
-from app.models import ApiKey, Collective, Entity, OnboardingRequest, Role, Tenant, User
+from app.models import (
+    ApiKey,
+    Collective,
+    Entity,
+    OnboardingRequest,
+    Role,
+    Tenant,
+    User,
+    WebhookEndpoint,
+)
 from app.onboarding.audit import OWNER_LINK, Actor
-from app.onboarding.states import Status
+from app.onboarding.states import Door, Status
 
 STAFF = frozenset({Role.INSTALLER, Role.SUPPORT, Role.ADMIN})
 SUPPORT_ROLES = frozenset({Role.SUPPORT, Role.ADMIN})
@@ -295,3 +304,52 @@ def manages_tenant(principal: Principal) -> bool:
 def manages_collectives(principal: Principal) -> bool:
     """Creating collectives: the tenant's staff and its API keys, never an owner."""
     return principal.api_key_id is not None or principal.is_staff
+
+
+def starts_for_customers(principal: Principal) -> bool:
+    """Installers start requests for their customers (the installer's pages are theirs)."""
+    return principal.is_installer
+
+
+def installs_filter(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause: the requests an installer started for customers (their home page)."""
+    user = principal.user
+    if user is None or not starts_for_customers(principal):
+        return false()
+    return (
+        (OnboardingRequest.tenant_id == user.tenant_id)
+        & (OnboardingRequest.created_by_id == user.id)
+        & (OnboardingRequest.channel == Door.INSTALLER)
+    )
+
+
+def customer_account(tenant_id: int, email: str | None) -> User | None:
+    """The tenant's device owner with this email address, if there is one: a request an
+    installer starts for them also shows on their own home page."""
+    if not email:
+        return None
+    return db.session.scalar(
+        select(User).where(
+            User.tenant_id == tenant_id,
+            User.role == Role.OWNER,
+            func.lower(User.email) == email.strip().lower(),
+        )
+    )
+
+
+def manages_webhooks(principal: Principal) -> bool:
+    """Webhook endpoints: the tenant's admins and its API keys."""
+    return principal.api_key_id is not None or principal.is_admin
+
+
+def webhook_filter(principal: Principal, tenant_id: int | None = None) -> ColumnElement[bool]:
+    """A WHERE clause: the webhook endpoints `principal` manages (its tenant's, or those of
+    `tenant_id` for a platform-wide key); nothing for anyone else."""
+    if not manages_webhooks(principal):
+        return false()
+    own = principal.tenant_id
+    if own is None and principal.api_key_id is not None:
+        own = tenant_id
+    if own is None or (tenant_id is not None and tenant_id != own):
+        return false()
+    return WebhookEndpoint.tenant_id == own

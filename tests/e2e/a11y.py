@@ -37,6 +37,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 # axe's tags for the success criteria of WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 WCAG_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 MIN_TARGET_PX = 44
+# Installer pages: AAA as well, and larger targets.
+WCAG_AAA_TAGS = [*WCAG_AA_TAGS, "wcag2aaa"]
+INSTALLER_MIN_TARGET_PX = 48
+INSTALLER_PAGE_SCRIPT = "() => !!document.querySelector('.installer-page')"
 
 # Third-party widgets we cannot fix, by the path of the page that shows them: left out of
 # every check (axe's and ours), node by node. Never our own markup.
@@ -239,14 +243,20 @@ def _format_violations(violations: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def run_axe(page: Page, exclude: list[str] | None = None) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.x A/AA violations on the page, leaving out `exclude` (CSS selectors)."""
+def run_axe(
+    page: Page, exclude: list[str] | None = None, tags: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.x A/AA violations (or those of `tags`) on the page, leaving out
+    `exclude` (CSS selectors)."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         if _scriptless.get(page.context, False):
             page.evaluate(TIMERS_AS_MICROTASKS_SCRIPT)
         page.evaluate(axe_source())
     context: dict[str, Any] = {"exclude": [[selector] for selector in exclude or []]}
-    options = {"runOnly": {"type": "tag", "values": WCAG_AA_TAGS}, "resultTypes": ["violations"]}
+    options = {
+        "runOnly": {"type": "tag", "values": tags or WCAG_AA_TAGS},
+        "resultTypes": ["violations"],
+    }
     return page.evaluate(
         "([context, options]) => axe.run(context.exclude.length ? context : document, options)"
         ".then((results) => results.violations)",
@@ -281,10 +291,13 @@ def _audit_once(page: Page, where: str, exclude: list[str], force: bool) -> None
     with suppress(PlaywrightTimeoutError):
         page.wait_for_function(SETTLED_SCRIPT, timeout=3000, polling=50)
     # Our own checks are cheap and always run; axe runs once per state.
-    problems = page.evaluate(PAGE_CHECKS_SCRIPT, [MIN_TARGET_PX, exclude])
+    installer = page.evaluate(INSTALLER_PAGE_SCRIPT)
+    min_target = INSTALLER_MIN_TARGET_PX if installer else MIN_TARGET_PX
+    problems = page.evaluate(PAGE_CHECKS_SCRIPT, [min_target, exclude])
     fingerprint = page.evaluate(FINGERPRINT_SCRIPT)
     seen = _audited.setdefault(page, set())
-    violations = run_axe(page, exclude) if force or fingerprint not in seen else []
+    tags = WCAG_AAA_TAGS if installer else WCAG_AA_TAGS
+    violations = run_axe(page, exclude, tags) if force or fingerprint not in seen else []
     seen.add(fingerprint)
     if problems or violations:
         size = page.viewport_size or {"width": 0, "height": 0}

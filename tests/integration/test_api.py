@@ -875,6 +875,11 @@ def test_openapi_document_and_docs_page_are_served_by_the_app(client: FlaskClien
         f"{API}/entities/{{entity_id}}",
         f"{API}/offboarding/entities",
         f"{API}/collectives",
+        f"{API}/webhooks",
+        f"{API}/webhooks/{{endpoint_id}}",
+        f"{API}/webhooks/{{endpoint_id}}/deliveries",
+        f"{API}/webhooks/{{endpoint_id}}/deliveries/{{delivery_id}}/retry",
+        f"{API}/webhooks/{{endpoint_id}}/test",
     }
     create = spec["paths"][f"{API}/onboarding/entities"]["post"]
     assert set(create["responses"]) >= {

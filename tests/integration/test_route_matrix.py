@@ -16,7 +16,15 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
-from app.models import ApiKey, Entity, OnboardingRequest, Role, Tenant
+from app.models import (
+    ApiKey,
+    Entity,
+    OnboardingRequest,
+    Role,
+    Tenant,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.onboarding import steps
 from app.onboarding.states import Status
 from tests.integration.helpers import (
@@ -68,6 +76,15 @@ POLICY: dict[str, str] = {
     "support.cancel": "request",
     "support.add_note": "request",
     "main.home": "signed-in",
+    "installer.home": "signed-in",
+    "installer.installs_list": "signed-in",
+    "installer.start": "signed-in",
+    "installer.device": "request",
+    "installer.details": "request",
+    "installer.check": "request",
+    "installer.request_page": "request",
+    "installer.request_status": "request",
+    "installer.send": "request",
     "main.disconnect": "entity",
     "admin.api_keys": "admin",
     "admin.revoke_api_key": "admin",
@@ -85,6 +102,14 @@ POLICY: dict[str, str] = {
     "api.offboard_entity": "api-list",
     "api.create_collective": "api-list",
     "api.list_collectives": "api-list",
+    "api.create_webhook": "api-list",
+    "api.list_webhooks": "api-list",
+    "api.get_webhook": "api-object",
+    "api.update_webhook": "api-object",
+    "api.delete_webhook": "api-object",
+    "api.list_webhook_deliveries": "api-object",
+    "api.send_webhook_test": "api-object",
+    "api.retry_webhook_delivery": "api-object",
     "api.docs": "public",
     "api.openapi": "public",
 }
@@ -97,6 +122,8 @@ class Objects:
     draft: uuid.UUID  # Alice's draft
     entity: uuid.UUID  # Alice's connected device
     api_key: int  # Acme's API key
+    webhook: uuid.UUID  # Acme's webhook endpoint
+    delivery: str  # a delivery to it
 
 
 OUTSIDERS = [
@@ -118,8 +145,25 @@ def objects(app: Flask, world: World) -> Objects:
         add_user(session, other, "oscar@other.example", Role.ADMIN)
         key, _secret = ApiKey.issue(session.get(Tenant, world.acme_id), "acme")
         session.add(key)
+        hook = WebhookEndpoint(
+            tenant_id=world.acme_id,
+            url="https://hooks.acme.example/in",
+            event_types=["onboarding.created"],
+            secret=b"-",
+        )
+        session.add(hook)
+        session.flush()
+        delivery = WebhookDelivery(
+            id="msg_matrix",
+            endpoint_id=hook.id,
+            event_type="webhook.test",
+            payload={},
+            status="delivered",
+            attempts=1,
+        )
+        session.add(delivery)
         session.commit()
-        key_id = key.id
+        key_id, hook_id = key.id, hook.id
     alice = signed_in_client(app, world.alice)
     done = onboard_xenn(alice, str(world.household_id))
     draft = start(alice, "EV")
@@ -132,7 +176,7 @@ def objects(app: Flask, world: World) -> Objects:
         request = session.get(OnboardingRequest, pending)
         assert request is not None and request.status == Status.PENDING
         entity = session.query(Entity).filter_by(request_id=done).one()
-        return Objects(pending, draft, entity.id, key_id)
+        return Objects(pending, draft, entity.id, key_id, hook_id, "msg_matrix")
 
 
 def _values(rule: Rule, objects: Objects, request_id: uuid.UUID) -> dict[str, Any]:
@@ -143,6 +187,8 @@ def _values(rule: Rule, objects: Objects, request_id: uuid.UUID) -> dict[str, An
             "entity_id": objects.entity,
             "position": 2,
             "key_id": objects.api_key,
+            "endpoint_id": objects.webhook,
+            "delivery_id": objects.delivery,
             "provider": "audi",
             "approval_id": uuid.uuid4(),
             "token": "x",

@@ -113,3 +113,13 @@ def test_tenant_settings_are_for_admins() -> None:
     assert not access.manages_tenant(Principal.for_user(SUPPORT))
     assert access.manages_collectives(Principal.for_api_key(7, ACME))
     assert not access.manages_collectives(Principal.for_user(OWNER))
+
+
+def test_only_installers_start_for_customers_and_have_an_installer_home() -> None:
+    assert access.starts_for_customers(Principal.for_user(INSTALLER))
+    for user in (OWNER, SUPPORT, ADMIN):
+        principal = Principal.for_user(user)
+        assert not access.starts_for_customers(principal)
+        # Their installer home is empty: the clause matches nothing.
+        assert str(access.installs_filter(principal).compile()) == "false"
+    assert not access.starts_for_customers(Principal())

@@ -12,6 +12,8 @@ from app.consent import service
 from app.consent.steps.base import OpenStep
 from app.extensions import db
 from app.forms import ActionForm
+from app.jobs import after_commit
+from app.jobs.tasks import poll_approval
 from app.onboarding.states import StepKind, StepStatus
 
 
@@ -30,6 +32,9 @@ class AppConsent:
                 service.start_app_consent(
                     page.onboarding, page.step, page.manufacturer, page.principal.actor
                 )
+                if page.step.status == StepStatus.WAITING:
+                    # A job asks the manufacturer from now on; this page only reads.
+                    after_commit(db.session(), poll_approval, page.step.id)
                 db.session.commit()
             return redirect(request.path)
         if self.settle(page):
@@ -37,8 +42,6 @@ class AppConsent:
         return page.render([], form=form, correction=page.correction_form())
 
     def settle(self, page: OpenStep) -> bool:
-        """Ask the provider about a waiting approval; True once the step is done."""
-        if page.step.status == StepStatus.WAITING:
-            service.check_app_consent(page.onboarding, page.step)
-            db.session.commit()
+        """True once the step is done. Only reads: the provider's callback and the polling
+        job (app/jobs/tasks.py) settle the approval."""
         return page.step.status == StepStatus.DONE

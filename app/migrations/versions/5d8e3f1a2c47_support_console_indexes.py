@@ -2,7 +2,7 @@
 the customer's email in lower case to search by, each request's funnel stage
 
 Revision ID: 5d8e3f1a2c47
-Revises: 4c1d7e2a9b10
+Revises: 7d3e5f1a2c40
 Create Date: 2026-11-30 11:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d8e3f1a2c47'
-down_revision = '4c1d7e2a9b10'
+down_revision = '7d3e5f1a2c40'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,533 @@
+"""The installer's pages: their installations, starting one for a customer (device, then
+identifier and customer, then check), and the request page that hands the consent link
+over (QR code, email, text message) and shows the owner's steps as they land.
+
+Every POST is safe to repeat: the start form carries a key (one request per key), sending
+is idempotent, and sending a message carries its own key (one message per key). The
+status fragments only read the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from app.catalog import current_catalog
+from app.consent.forms import SendLinkForm
+from app.consent.links import LinkChannel, current_link, link_url
+from app.consent.messages import (
+    MessageChannel,
+    MessageNotSent,
+    masked,
+    new_submission_key,
+    send_consent_link,
+)
+from app.extensions import db
+from app.forms import ActionForm, ErrorList, form_errors
+from app.htmx import is_htmx, render
+from app.i18n import in_sentence, translate
+from app.identifiers import IdentifierError
+from app.installer import bp
+from app.installer.forms import DeviceForm, device_value, install_details_form
+from app.messaging import sms_available
+from app.models import OnboardingRequest, utcnow
+from app.onboarding import access, drafts, installs
+from app.onboarding.access import Action
+from app.onboarding.errors import InvalidAnswers, OnboardingError
+from app.onboarding.lifecycle import expire_if_due
+from app.onboarding.states import Status, StepStatus
+from app.onboarding.steps import current_step
+from app.security import current_principal
+from app.templating import type_label
+from app.wizard.forms import NO_COLLECTIVE
+
+POLL_SECONDS = 3
+RECENT_DAYS = 30
+
+
+def _installer_only() -> None:
+    if not access.starts_for_customers(current_principal()):
+        abort(404)
+
+
+def _install(request_id: uuid.UUID, action: Action = Action.VIEW) -> OnboardingRequest:
+    """One of this installer's requests; 404 for anyone else's (other tenants included)."""
+    principal = current_principal()
+    onboarding = db.session.scalar(
+        select(OnboardingRequest).where(
+            OnboardingRequest.id == request_id, access.installs_filter(principal)
+        )
+    )
+    if onboarding is None or not access.can(principal, action, onboarding):
+        abort(404)
+    return onboarding
+
+
+def _next_url(onboarding: OnboardingRequest) -> str:
+    """Where the installer carries this request on."""
+    if onboarding.status != Status.DRAFT:
+        return url_for("installer.request_page", request_id=onboarding.id)
+    if not installs.details_given(onboarding):
+        return url_for("installer.details", request_id=onboarding.id)
+    return url_for("installer.check", request_id=onboarding.id)
+
+
+@bp.errorhandler(OnboardingError)
+def _not_allowed_now(error: OnboardingError) -> Response:
+    db.session.rollback()
+    flash(translate(error), "info")
+    request_id = (request.view_args or {}).get("request_id")
+    return redirect(
+        url_for("installer.request_page", request_id=request_id)
+        if request_id
+        else url_for("installer.home")
+    )
+
+
+# ---------------------------------------------------------------- home
+
+
+def _waiting_on(onboarding: OnboardingRequest) -> str:
+    """The step a request waits on, in words ("" when there is none)."""
+    if onboarding.status == Status.DRAFT:
+        return gettext("Your answers: not sent yet")
+    step = current_step(onboarding) if not onboarding.is_final else None
+    if step is None:
+        return ""
+    from app.consent.steps import step_label
+
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    return step_label(step.kind, manufacturer)
+
+
+def _installs() -> tuple[list[OnboardingRequest], list[OnboardingRequest]]:
+    """(today's installations, the recent ones before today), newest first."""
+    now = utcnow()
+    since = now - timedelta(days=RECENT_DAYS)
+    rows = db.session.scalars(
+        select(OnboardingRequest)
+        .where(access.installs_filter(current_principal()), OnboardingRequest.created_at >= since)
+        .order_by(OnboardingRequest.created_at.desc())
+        .limit(100)
+    ).all()
+    today = [r for r in rows if r.created_at.date() == now.date()]
+    earlier = [r for r in rows if r.created_at.date() != now.date()]
+    return today, earlier
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def _home_fingerprint(today: list[OnboardingRequest], earlier: list[OnboardingRequest]) -> str:
+    return _fingerprint(*((r.id, r.version) for r in [*today, *earlier]))
+
+
+@bp.get("")
+@login_required
+def home() -> Response:
+    _installer_only()
+    today, earlier = _installs()
+    return render(
+        "installer/home.html",
+        today=today,
+        earlier=earlier,
+        seen=_home_fingerprint(today, earlier),
+        waiting_on=_waiting_on,
+        next_url=_next_url,
+        poll_seconds=POLL_SECONDS,
+    )
+
+
+@bp.get("/installs")
+@login_required
+def installs_list() -> Response:
+    """The list of installations, for the home page to poll (reads only)."""
+    _installer_only()
+    today, earlier = _installs()
+    seen = _home_fingerprint(today, earlier)
+    if is_htmx() and request.args.get("seen") == seen:
+        return Response(status=204)  # nothing changed: nothing to swap or announce
+    context: dict[str, Any] = {
+        "today": today,
+        "earlier": earlier,
+        "seen": seen,
+        "waiting_on": _waiting_on,
+        "next_url": _next_url,
+        "poll_seconds": POLL_SECONDS,
+    }
+    if is_htmx():
+        return render("installer/home.html", block="installs", **context)
+    return redirect(url_for("installer.home"))
+
+
+# ---------------------------------------------------------------- start
+
+
+def _device_options() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(kind of device, [(value, manufacturer)]) for the device page."""
+    return [
+        (gettext(t.label), [(device_value(t.id, name), name) for name in t.manufacturers])
+        for t in current_catalog().types.values()
+    ]
+
+
+def _device_page(form: DeviceForm, onboarding: OnboardingRequest | None) -> Response:
+    errors = form_errors(form)
+    return render(
+        "installer/device.html",
+        form=form,
+        onboarding=onboarding,
+        groups=_device_options(),
+        errors=errors,
+        step_number=1,
+        step_count=3,
+        status=422 if errors else 200,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def start() -> Response:
+    _installer_only()
+    form = DeviceForm(current_catalog())
+    if form.validate_on_submit():
+        type_id, manufacturer = form.chosen()
+        key = str(form.start_key.data or "")
+        try:
+            onboarding = installs.start_install(
+                current_user.tenant,
+                current_user,
+                type_id,
+                manufacturer,
+                current_catalog(),
+                current_principal().actor,
+                start_key=key,
+            )
+            db.session.commit()
+        except (IntegrityError, ValueError):
+            # A twin of this form made the request at the same moment (or the key was
+            # tampered with): answer the twin's request, or ask again.
+            db.session.rollback()
+            earlier = installs.started_with(current_user, key) if key else None
+            if earlier is None:
+                form.start_key.data = new_submission_key()
+                form.device.errors = [gettext("Something went wrong. Choose the device again.")]
+                return _device_page(form, None)
+            onboarding = earlier
+        return redirect(_next_url(onboarding))
+    return _device_page(form, None)
+
+
+@bp.route("/<uuid:request_id>/device", methods=["GET", "POST"])
+@login_required
+def device(request_id: uuid.UUID) -> Response:
+    onboarding = _install(request_id, Action.ANSWER)
+    if onboarding.status != Status.DRAFT:
+        return redirect(_next_url(onboarding))
+    chosen = device_value(onboarding.type, onboarding.manufacturer or "")
+    form = DeviceForm(current_catalog(), data={"device": chosen})
+    if form.validate_on_submit():
+        type_id, manufacturer = form.chosen()
+        installs.change_device(
+            onboarding, type_id, manufacturer, current_catalog(), current_principal().actor
+        )
+        db.session.commit()
+        return redirect(url_for("installer.details", request_id=onboarding.id))
+    return _device_page(form, onboarding)
+
+
+def _groups() -> list[tuple[str, str]]:
+    return [(str(c.id), c.name) for c in current_user.tenant.collectives]
+
+
+@bp.route("/<uuid:request_id>/details", methods=["GET", "POST"])
+@login_required
+def details(request_id: uuid.UUID) -> Response:
+    onboarding = _install(request_id, Action.ANSWER)
+    if onboarding.status != Status.DRAFT:
+        return redirect(_next_url(onboarding))
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    assert manufacturer is not None
+    groups = _groups()
+    data: dict[str, Any] = {
+        **onboarding.information,
+        **onboarding.properties,
+        "customer_name": onboarding.customer_name,
+        "customer_email": onboarding.email,
+        "customer_mobile": onboarding.customer_mobile,
+    }
+    if drafts.QUESTION_COLLECTIVE in onboarding.answered:
+        data["collective"] = str(onboarding.collective_id or NO_COLLECTIVE)
+    form = install_details_form(manufacturer, groups, data=data)
+    # Every field is checked at once (the form's group, the domain's identifier and
+    # customer), so one round trip shows every message.
+    if form.is_submitted() and (form.validate() or "csrf_token" not in form.errors):
+        answers = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
+        customer = {
+            "name": form.customer_name.data,
+            "email": form.customer_email.data,
+            "mobile": form.customer_mobile.data,
+        }
+        group = None
+        if groups and form.collective.data not in (None, NO_COLLECTIVE):
+            group = access.tenant_collective(onboarding.tenant_id, form.collective.data)
+        try:
+            installs.give_customer_details(
+                onboarding,
+                answers,
+                customer,
+                group,
+                current_catalog(),
+                current_principal().actor,
+                default_region=current_app.config.get("PHONE_DEFAULT_REGION"),
+            )
+        except InvalidAnswers as invalid:
+            db.session.rollback()
+            for name, error in invalid.errors.items():
+                if hasattr(form, name):
+                    getattr(form, name).errors = [translate(error)]
+        else:
+            if not form.errors:
+                db.session.commit()
+                return redirect(url_for("installer.check", request_id=onboarding.id))
+            db.session.rollback()
+    errors = form_errors(form)
+    return render(
+        "installer/details.html",
+        onboarding=onboarding,
+        manufacturer=manufacturer,
+        form=form,
+        groups=groups,
+        errors=errors,
+        step_number=2,
+        step_count=3,
+        status=422 if errors else 200,
+    )
+
+
+def _rows(onboarding: OnboardingRequest) -> list[dict[str, str]]:
+    """The check page's rows: label, value, and the page to change it on."""
+    catalog = current_catalog()
+    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
+    device_url = url_for("installer.device", request_id=onboarding.id)
+    details_url = url_for("installer.details", request_id=onboarding.id)
+    rows = [
+        {
+            "label": gettext("Device"),
+            "value": gettext(
+                "%(manufacturer)s %(type)s",
+                manufacturer=onboarding.manufacturer,
+                type=in_sentence(type_label(onboarding.type)),
+            ),
+            "url": device_url,
+            "change": gettext("device"),
+        }
+    ]
+    for attribute in manufacturer.attributes if manufacturer else ():
+        value = onboarding.information.get(
+            attribute.name, onboarding.properties.get(attribute.name)
+        )
+        if attribute.choices:
+            value = next((gettext(c.label) for c in attribute.choices if c.value == value), value)
+        rows.append(
+            {
+                "label": gettext(attribute.label),
+                "value": value or gettext("Not given"),
+                "url": details_url,
+                "change": in_sentence(gettext(attribute.label)),
+            }
+        )
+    rows += [
+        {
+            "label": gettext("Customer"),
+            "value": onboarding.customer_name or "",
+            "url": details_url,
+            "change": gettext("customer's name"),
+        },
+        {
+            "label": gettext("Email address"),
+            "value": onboarding.email or gettext("Not given"),
+            "url": details_url,
+            "change": gettext("email address"),
+        },
+        {
+            "label": gettext("Mobile number"),
+            "value": onboarding.customer_mobile or gettext("Not given"),
+            "url": details_url,
+            "change": gettext("mobile number"),
+        },
+    ]
+    if _groups():
+        rows.append(
+            {
+                "label": gettext("Group"),
+                "value": onboarding.collective.name
+                if onboarding.collective
+                else gettext("No group"),
+                "url": details_url,
+                "change": gettext("group"),
+            }
+        )
+    return rows
+
+
+@bp.route("/<uuid:request_id>/check", methods=["GET", "POST"])
+@login_required
+def check(request_id: uuid.UUID) -> Response:
+    onboarding = _install(request_id, Action.ANSWER)
+    if onboarding.status != Status.DRAFT:
+        # Sent already (a retried POST): its page is where it stands.
+        return redirect(_next_url(onboarding))
+    if not installs.details_given(onboarding):
+        return redirect(_next_url(onboarding))
+    catalog = current_catalog()
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            installs.send_install(onboarding, catalog, current_principal().actor)
+        except InvalidAnswers:
+            db.session.rollback()
+            drafts.ask_again(onboarding, drafts.QUESTION_DETAILS)
+            db.session.commit()
+            flash(gettext("Please check these details again."), "info")
+            return redirect(url_for("installer.details", request_id=onboarding.id))
+        db.session.commit()
+        return redirect(url_for("installer.request_page", request_id=onboarding.id))
+    return render(
+        "installer/check.html",
+        onboarding=onboarding,
+        manufacturer=catalog.manufacturer(onboarding.type, onboarding.manufacturer),
+        rows=_rows(onboarding),
+        form=form,
+        errors=[],
+        step_number=3,
+        step_count=3,
+    )
+
+
+# ---------------------------------------------------------------- hand over and watch
+
+
+def _send_forms(onboarding: OnboardingRequest) -> dict[str, SendLinkForm]:
+    """A send form per channel, filled in with the customer's address or number."""
+    forms = {
+        MessageChannel.EMAIL.value: SendLinkForm(
+            prefix="email", formdata=None, data={"to": onboarding.email or ""}
+        )
+    }
+    if sms_available():
+        forms[MessageChannel.SMS.value] = SendLinkForm(
+            prefix="sms", formdata=None, data={"to": onboarding.customer_mobile or ""}
+        )
+    return forms
+
+
+def _status_context(onboarding: OnboardingRequest) -> dict[str, Any]:
+    catalog = current_catalog()
+    return {
+        "onboarding": onboarding,
+        "manufacturer": catalog.manufacturer(onboarding.type, onboarding.manufacturer),
+        "current": current_step(onboarding),
+        "seen": _fingerprint(onboarding.version, *(s.status for s in onboarding.steps)),
+        "poll_seconds": POLL_SECONDS,
+        "StepStatus": StepStatus,
+    }
+
+
+def _request_page(
+    onboarding: OnboardingRequest,
+    forms: dict[str, SendLinkForm] | None = None,
+    errors: ErrorList | None = None,
+) -> Response:
+    context = _status_context(onboarding)
+    url = None
+    if not onboarding.is_final and access.can(current_principal(), Action.RESEND_LINK, onboarding):
+        # The link shown stays the same across loads (a new one only when half its life is
+        # gone); making one is a change, so this GET commits.
+        url = link_url(current_link(onboarding, current_principal().actor, LinkChannel.SHOWN))
+        db.session.commit()
+    return render(
+        "installer/request.html",
+        url=url,
+        send_forms=forms or _send_forms(onboarding),
+        errors=errors or [],
+        status=422 if errors else 200,
+        **context,
+    )
+
+
+@bp.get("/<uuid:request_id>")
+@login_required
+def request_page(request_id: uuid.UUID) -> Response:
+    onboarding = _install(request_id)
+    if onboarding.status == Status.DRAFT:
+        return redirect(_next_url(onboarding))
+    if expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
+        db.session.commit()
+    return _request_page(onboarding)
+
+
+@bp.get("/<uuid:request_id>/status")
+@login_required
+def request_status(request_id: uuid.UUID) -> Response:
+    """Where the owner's steps stand, for the request page to poll (reads only)."""
+    onboarding = _install(request_id)
+    context = _status_context(onboarding)
+    if not is_htmx():
+        return redirect(url_for("installer.request_page", request_id=onboarding.id))
+    if request.args.get("seen") == context["seen"] and not onboarding.is_final:
+        return Response(status=204)  # nothing changed: nothing to swap or announce
+    return render("installer/request.html", block="live", **context)
+
+
+@bp.post("/<uuid:request_id>/send")
+@login_required
+def send(request_id: uuid.UUID) -> Response:
+    """Send the consent link by email or text message (the same form twice sends once)."""
+    onboarding = _install(request_id, Action.RESEND_LINK)
+    prefix = "sms" if "sms-channel" in request.form else "email"
+    forms = _send_forms(onboarding)
+    if prefix not in forms:
+        abort(404)  # text messages are not available here
+    form = SendLinkForm(prefix=prefix)
+    forms[prefix] = form
+    if form.validate_on_submit():
+        try:
+            sent = send_consent_link(
+                onboarding,
+                form.channel.data,
+                form.to.data,
+                current_principal().actor,
+                submission_key=form.submission_key.data,
+            )
+        except IdentifierError as error:
+            db.session.rollback()
+            form.to.errors = [translate(error)]
+        except MessageNotSent as error:
+            db.session.rollback()
+            form.to.errors = [translate(error)]
+        except StaleDataError:
+            db.session.rollback()
+            form.to.errors = [gettext("The request changed meanwhile. Send it again.")]
+        else:
+            db.session.commit()
+            to = masked(sent.message.channel, sent.message.recipient)
+            if sent.message.channel == MessageChannel.EMAIL:
+                text = gettext("The link was sent by email to %(to)s.", to=to)
+            else:
+                text = gettext("The link was sent by text message to %(to)s.", to=to)
+            flash(text, "success")
+            return redirect(url_for("installer.request_page", request_id=onboarding.id))
+    db.session.refresh(onboarding)
+    return _request_page(onboarding, forms, form_errors(form))

@@ -1,0 +1,187 @@
+"""The jobs. Each runs in its own app context and owns its transaction."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from huey import crontab
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.jobs import huey, job_context
+from app.models import ConsentAttempt, ConsentStep, OnboardingRequest, utcnow
+from app.onboarding.states import FINAL, StepKind, StepStatus
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- expiry
+
+
+def expire_due() -> int:
+    """Fail every request not final after REQUEST_EXPIRES_AFTER (the job and the CLI)."""
+    from app.onboarding.lifecycle import expire_if_due
+
+    max_age = current_app.config["REQUEST_EXPIRES_AFTER"]
+    candidates = db.session.scalars(
+        select(OnboardingRequest).where(
+            OnboardingRequest.status.not_in([s.value for s in FINAL]),
+            OnboardingRequest.created_at < utcnow() - max_age,
+        )
+    ).all()
+    return sum(1 for request in candidates if expire_if_due(request, max_age))
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def expire_requests() -> None:
+    with job_context():
+        expired = expire_due()
+        db.session.commit()
+        if expired:
+            log.info("expired %d request(s)", expired)
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def send_due_reminders() -> int:
+    """One reminder per due request, each in its own transaction; how many went."""
+    from app.consent.messages import MessageNotSent
+    from app.consent.reminders import due_for_reminder, remind
+    from app.identifiers import IdentifierError
+    from app.onboarding.errors import OnboardingError
+
+    sent = 0
+    for request_id in due_for_reminder():
+        request = db.session.get(OnboardingRequest, request_id)
+        if request is None:
+            continue
+        try:
+            if remind(request):
+                db.session.commit()
+                sent += 1
+            else:
+                db.session.rollback()
+        except (MessageNotSent, OnboardingError, IdentifierError, StaleDataError) as failure:
+            db.session.rollback()
+            log.warning("reminder for request %s not sent: %s", request_id, failure)
+    return sent
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def send_reminders() -> None:
+    with job_context():
+        send_due_reminders()
+
+
+# ---------------------------------------------------------------- approval in the app
+
+
+def _waiting_app_steps() -> list[int]:
+    since = utcnow() - current_app.config["APP_CONSENT_POLL_FOR"]
+    return list(
+        db.session.scalars(
+            select(ConsentStep.id)
+            .join(ConsentAttempt, ConsentAttempt.step_id == ConsentStep.id)
+            .where(
+                ConsentStep.kind == StepKind.APP_CONSENT,
+                ConsentStep.status == StepStatus.WAITING,
+                ConsentAttempt.finished_at.is_(None),
+                ConsentAttempt.created_at >= since,
+            )
+            .distinct()
+        )
+    )
+
+
+def check_approval(step_id: int) -> bool:
+    """Ask the manufacturer about the step's open approval and commit what it says;
+    True while it still waits (and is young enough to ask again)."""
+    from app.consent import service
+
+    step = db.session.get(ConsentStep, step_id)
+    if step is None or step.status != StepStatus.WAITING:
+        return False
+    service.check_app_consent(step.request, step)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()  # the provider's callback settled it at the same moment
+        return False
+    attempt = service.open_attempt(step)
+    return (
+        step.status == StepStatus.WAITING
+        and attempt is not None
+        and attempt.created_at >= utcnow() - current_app.config["APP_CONSENT_POLL_FOR"]
+    )
+
+
+@huey.task()
+def poll_approval(step_id: int) -> None:
+    """Poll one waiting approval every APP_CONSENT_POLL_SECONDS until it is decided."""
+    with job_context() as app:
+        waiting = check_approval(step_id)
+        delay = app.config["APP_CONSENT_POLL_SECONDS"]
+    if waiting:
+        poll_approval.schedule((step_id,), delay=delay)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def poll_approvals() -> None:
+    """The sweep: every waiting approval, also those whose own poll was lost."""
+    with job_context():
+        for step_id in _waiting_app_steps():
+            check_approval(step_id)
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+@huey.task()
+def dispatch_events() -> None:
+    """The outbox: turn new events into webhook deliveries, and send them."""
+    from app import webhooks
+
+    with job_context():
+        try:
+            created = webhooks.dispatch()
+            db.session.commit()
+        except IntegrityError:  # another dispatcher took the same events first
+            db.session.rollback()
+            return
+    for delivery_id in created:
+        deliver_webhook(delivery_id)
+
+
+@huey.task()
+def deliver_webhook(delivery_id: str) -> None:
+    """One attempt at a delivery; on failure the next is scheduled (exponential backoff)."""
+    from app import webhooks
+    from app.models import WebhookDelivery
+
+    with job_context():
+        if not webhooks.claim(delivery_id):
+            db.session.rollback()
+            return  # not due, done already, or another worker has it
+        db.session.commit()
+        delivery = db.session.get(WebhookDelivery, delivery_id)
+        assert delivery is not None
+        outcome = webhooks.attempt(delivery)
+        db.session.commit()
+    if outcome.retry_in is not None:
+        deliver_webhook.schedule((delivery_id,), delay=outcome.retry_in)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def webhook_sweep() -> None:
+    """What a crash or a lost job left behind: undispatched events, due deliveries."""
+    from app import webhooks
+
+    dispatch_events.call_local()
+    with job_context():
+        due = webhooks.due_deliveries()
+    for delivery_id in due:
+        deliver_webhook(delivery_id)

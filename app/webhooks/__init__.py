@@ -1,0 +1,331 @@
+"""Webhooks: a tenant's endpoints, the outbox of events turned into deliveries, and each
+delivery's signed attempts (Standard Webhooks: webhook-id, webhook-timestamp,
+webhook-signature).
+
+The outbox is the timeline itself: every event row is written in the transaction of the
+change it records (`app.onboarding.lifecycle.set_status` and friends), and `dispatch`
+hands each one not dispatched yet to the endpoints that want it. A change that rolls back
+left no event, so nothing is sent; a crash after the commit leaves the event undispatched,
+so the next sweep sends it. Nothing here commits: the job that called owns the transaction.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from flask import current_app
+from sqlalchemy import select, update
+from standardwebhooks import Webhook
+
+from app.api.serializers import entity_out, request_out
+from app.consent import crypto
+from app.extensions import db
+from app.models import (
+    DeliveryStatus,
+    Entity,
+    Event,
+    OnboardingRequest,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
+
+EVENT_TYPES = (
+    "onboarding.created",
+    "onboarding.status_changed",
+    "onboarding.step_changed",
+    "entity.connected",
+    "entity.needs_reconnect",
+    "entity.disconnected",
+)
+TEST_EVENT = "webhook.test"
+# Which timeline events are announced, and as what.
+KIND_TO_TYPE = {
+    "created": "onboarding.created",
+    "status": "onboarding.status_changed",
+    "step_started": "onboarding.step_changed",
+    "step_done": "onboarding.step_changed",
+    "step_failed": "onboarding.step_changed",
+    "entity_created": "entity.connected",
+    "needs_reconnect": "entity.needs_reconnect",
+    "offboarded": "entity.disconnected",
+}
+RESPONSE_EXCERPT = 500
+USER_AGENT = "EntityOnboarding-Webhooks/1"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: "whsec_" and 32 random bytes in base64."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def create_endpoint(
+    tenant_id: int, url: str, event_types: list[str], description: str = ""
+) -> tuple[WebhookEndpoint, str]:
+    """A new enabled endpoint and its secret (shown once; kept encrypted)."""
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        url=url,
+        event_types=list(dict.fromkeys(event_types)),
+        description=description,
+        secret=crypto.encrypt(secret),
+        enabled=True,
+    )
+    db.session.add(endpoint)
+    return endpoint, secret
+
+
+def secret_of(endpoint: WebhookEndpoint) -> str:
+    return crypto.decrypt(endpoint.secret) or ""
+
+
+# ---------------------------------------------------------------- the outbox
+
+
+def _payload(event_type: str, at: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": event_type, "timestamp": at, "data": data}
+
+
+def payload_for(event: Event, event_type: str) -> dict[str, Any]:
+    """The body: the event's type and time, and the request or entity in the API's shape."""
+    from app.api.serializers import timestamp
+
+    request = event.request
+    if event_type.startswith("entity."):
+        entity = db.session.get(Entity, uuid.UUID(event.data["entity_id"]))
+        data = entity_out(entity) if entity else {"id": event.data.get("entity_id")}
+    else:
+        data = request_out(request)
+        if event.kind == "status":
+            # The change itself, whatever happened since.
+            data["status"] = event.data.get("to")
+            data["previousStatus"] = event.data.get("from")
+        elif event.kind.startswith("step_"):
+            data["step"] = {
+                "position": event.data.get("position"),
+                "kind": event.data.get("step"),
+                "status": event.kind.removeprefix("step_"),
+            }
+    return _payload(event_type, timestamp(event.at), data)
+
+
+def _message_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def dispatch(limit: int = 200) -> list[str]:
+    """Turn undispatched events into deliveries; the new deliveries' ids (to send)."""
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.dispatched_at.is_(None))
+        .order_by(Event.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    created: list[str] = []
+    now = utcnow()
+    endpoints_of: dict[int, list[WebhookEndpoint]] = {}
+    for event in events:
+        event.dispatched_at = now
+        event_type = KIND_TO_TYPE.get(event.kind)
+        if event_type is None:
+            continue
+        tenant_id = event.request.tenant_id
+        if tenant_id not in endpoints_of:
+            endpoints_of[tenant_id] = list(
+                db.session.scalars(
+                    select(WebhookEndpoint).where(
+                        WebhookEndpoint.tenant_id == tenant_id,
+                        WebhookEndpoint.enabled.is_(True),
+                    )
+                )
+            )
+        wanting = [e for e in endpoints_of[tenant_id] if event_type in e.event_types]
+        if not wanting:
+            continue
+        body = payload_for(event, event_type)
+        for endpoint in wanting:
+            delivery = WebhookDelivery(
+                id=_message_id(),
+                endpoint_id=endpoint.id,
+                event_id=event.id,
+                event_type=event_type,
+                payload=body,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+            )
+            db.session.add(delivery)
+            created.append(delivery.id)
+    return created
+
+
+def test_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """A `webhook.test` message for `endpoint` ("Send a test event")."""
+    now = utcnow()
+    delivery = WebhookDelivery(
+        id=_message_id(),
+        endpoint_id=endpoint.id,
+        event_type=TEST_EVENT,
+        payload=_payload(TEST_EVENT, now.isoformat().replace("+00:00", "Z"), {}),
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+    )
+    db.session.add(delivery)
+    return delivery
+
+
+def send_again(delivery: WebhookDelivery) -> None:
+    """Queue a delivery once more, whatever became of it ("Send again")."""
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = utcnow()
+
+
+def due_deliveries(limit: int = 500) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= utcnow(),
+            )
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- delivering
+
+
+def claim(delivery_id: str) -> bool:
+    """Take a due delivery for one attempt (no other worker takes it while it runs)."""
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 60)
+    result = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def refusal(url: str) -> str | None:
+    """Why `url` may not be called (SSRF), or None when it may."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL"
+    if current_app.config.get("WEBHOOKS_ALLOW_PRIVATE"):
+        return None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return "the host name does not resolve"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_multicast
+            or address.is_reserved
+            or address.is_unspecified
+        ):
+            return f"refused: {address} is a private, loopback or link-local address"
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivered: bool
+    retry_in: float | None  # seconds until the next attempt, if there is one
+
+
+def sign(delivery: WebhookDelivery, body: str) -> dict[str, str]:
+    """The Standard Webhooks headers for `body`, signed with the endpoint's secret."""
+    now = utcnow()
+    signature = Webhook(secret_of(delivery.endpoint)).sign(delivery.id, now, body)
+    return {
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def attempt(delivery: WebhookDelivery) -> Outcome:
+    """POST the delivery once, log the attempt, and decide what comes next."""
+    endpoint = delivery.endpoint
+    now = utcnow()
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    log = WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, at=now)
+    db.session.add(log)
+    if not endpoint.enabled:
+        log.error = "the endpoint is disabled"
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        return Outcome(False, None)
+    refused = refusal(endpoint.url)
+    if refused:
+        log.error = refused[:200]
+        delivery.status = DeliveryStatus.REFUSED
+        delivery.next_attempt_at = None
+        return Outcome(False, None)
+    body = json.dumps(delivery.payload, separators=(",", ":"))
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    headers.update(sign(delivery, body))
+    try:
+        response = requests.post(
+            endpoint.url,
+            data=body.encode(),
+            headers=headers,
+            timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"],
+            allow_redirects=False,
+        )
+        log.status_code = response.status_code
+        log.response_excerpt = response.text[:RESPONSE_EXCERPT]
+        ok = 200 <= response.status_code < 300
+    except requests.RequestException as failure:
+        log.error = f"{type(failure).__name__}: {failure}"[:200]
+        ok = False
+    if ok:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.next_attempt_at = None
+        endpoint.failing_since = None
+        return Outcome(True, None)
+    delays = current_app.config["WEBHOOK_RETRY_DELAYS"]
+    if delivery.attempts <= len(delays):
+        delay = float(delays[delivery.attempts - 1])
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        return Outcome(False, delay)
+    delivery.status = DeliveryStatus.FAILED
+    delivery.next_attempt_at = None
+    endpoint.failing_since = endpoint.failing_since or now
+    return Outcome(False, None)
+
+
+def request_of(delivery: WebhookDelivery) -> OnboardingRequest | None:
+    if delivery.event_id is None:
+        return None
+    event = db.session.get(Event, delivery.event_id)
+    return event.request if event else None

@@ -1,0 +1,75 @@
+"""Reminders: at the threshold, capped, never after a final status (the job's logic, run
+inline)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+
+from app.jobs.tasks import send_reminders
+from app.models import Event, OnboardingRequest, utcnow
+from app.onboarding.audit import SYSTEM
+from app.onboarding.lifecycle import cancel_request
+from tests.integration.helpers import AUDI_VIN, in_db, pending_request, sent_emails
+
+OWNER = "owner@example.com"
+AFTER = timedelta(hours=72)
+
+
+@pytest.fixture
+def waiting(app: Flask, world) -> uuid.UUID:
+    app.config.update(REMINDER_AFTER=AFTER, REMINDER_MAX=2)
+    return pending_request(app, vin=AUDI_VIN, email=OWNER)
+
+
+def quiet_for(app: Flask, request_id: uuid.UUID, age: timedelta) -> None:
+    """Nothing happened on the request for `age`."""
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, request_id)
+        request.last_activity_at = utcnow() - age
+        session.commit()
+
+
+def reminders(app: Flask, request_id: uuid.UUID) -> list[Event]:
+    with in_db(app) as session:
+        return session.query(Event).filter_by(request_id=request_id, kind="reminder_sent").all()
+
+
+def test_a_reminder_goes_at_the_threshold_and_not_before(app: Flask, waiting: uuid.UUID):
+    quiet_for(app, waiting, AFTER - timedelta(minutes=5))
+    send_reminders.call_local()
+    assert sent_emails(app) == [] and reminders(app, waiting) == []
+
+    quiet_for(app, waiting, AFTER)
+    send_reminders.call_local()
+
+    [mail] = sent_emails(app)
+    assert mail.to == [OWNER]
+    assert "asks for your consent" in mail.subject
+    [event] = reminders(app, waiting)
+    assert event.data["number"] == 1 and event.actor == "system"
+    send_reminders.call_local()  # sending was activity: the next one waits again
+    assert len(sent_emails(app)) == 1
+
+
+def test_reminders_stop_at_the_cap(app: Flask, waiting: uuid.UUID):
+    for _ in range(4):
+        quiet_for(app, waiting, AFTER * 2)
+        send_reminders.call_local()
+
+    assert len(sent_emails(app)) == 2
+    assert [e.data["number"] for e in reminders(app, waiting)] == [1, 2]
+
+
+def test_no_reminder_once_the_request_is_final(app: Flask, waiting: uuid.UUID):
+    with in_db(app) as session:
+        cancel_request(session.get(OnboardingRequest, waiting), SYSTEM, reason="not wanted")
+        session.commit()
+    quiet_for(app, waiting, AFTER * 10)
+
+    send_reminders.call_local()
+
+    assert sent_emails(app) == [] and reminders(app, waiting) == []
