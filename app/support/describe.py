@@ -218,6 +218,8 @@ def _text(request: OnboardingRequest, event: Event) -> tuple[str, str]:
         return gettext("Device disconnected"), str(data.get("reason") or "")
     if kind == "callback_rejected":
         return gettext("A manufacturer's message was not acted on"), ""
+    if kind == "reminder_sent":
+        return gettext("Reminder %(number)s sent to the owner", number=data.get("number", "")), ""
     if kind == "note":
         return gettext("Internal note"), str(data.get("text") or "")
     return kind, ""
