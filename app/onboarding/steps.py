@@ -121,6 +121,7 @@ def fail_step_attempt(
 # The steps that concern one device: done for the old identifier, they say nothing about
 # the new one. Agreeing to our terms does not depend on the device.
 DEVICE_STEP_KINDS = frozenset({StepKind.REDIRECT, StepKind.APP_CONSENT, StepKind.PAIRING_CODE})
+RESET_STATUSES = frozenset({StepStatus.DONE, StepStatus.WAITING})
 
 
 def correct_information(
@@ -156,11 +157,12 @@ def correct_information(
 
 
 def reset_device_steps(request: OnboardingRequest, actor: Actor) -> list[ConsentStep]:
-    """Undo the device's consent steps (done, waiting or failed for the old identifier):
+    """Undo the device's consent steps (done or waiting for the old identifier):
     the owner takes them again. Each reset is on the timeline with the evidence it undid."""
     reset = []
     for step in request.steps:
-        if step.kind not in DEVICE_STEP_KINDS or step.status == StepStatus.TODO:
+        # A failed attempt stays as it was: the owner retries it ("Try again") as before.
+        if step.kind not in DEVICE_STEP_KINDS or step.status not in RESET_STATUSES:
             continue
         record_event(
             request,
