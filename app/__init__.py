@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.consent.sandbox import bp as sandbox_bp
     from app.installer import bp as installer_bp
     from app.main import bp as main_bp
+    from app.support import bp as support_bp
     from app.wizard import bp as wizard_bp
 
     security.init_app(app)
@@ -57,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sandbox_bp)
     app.register_blueprint(installer_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(support_bp)
     app.register_blueprint(wizard_bp)
 
     from app import cli, i18n, jobs, messaging, qr, templating

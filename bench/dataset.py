@@ -21,10 +21,11 @@ its consent link, four events per request, an entity per success.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 
-from database import database_exists, database_url, fresh_database, upgrade
+from database import ROOT, database_exists, database_url, fresh_database, upgrade
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
@@ -253,8 +254,20 @@ def load(url: str, requests: int, tenants: int = TENANTS, echo: bool = True) -> 
     return time.perf_counter() - started
 
 
+def head_revision() -> str:
+    """The newest migration of the code (the one no other revises)."""
+    revisions, revised = set(), set()
+    for path in (ROOT / "app" / "migrations" / "versions").glob("*.py"):
+        source = path.read_text()
+        revisions.update(re.findall(r"^revision = ['\"](\w+)['\"]", source, re.M))
+        revised.update(re.findall(r"^down_revision = ['\"](\w+)['\"]", source, re.M))
+    (head,) = revisions - revised
+    return head
+
+
 def loaded_requests(url: str) -> int | None:
-    """How many requests the dataset at `url` was loaded with, or None."""
+    """How many requests the dataset at `url` was loaded with; None when there is none, or
+    when it was loaded with an older schema than the code's."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
@@ -262,6 +275,9 @@ def loaded_requests(url: str) -> int | None:
                 "SELECT to_regclass('bench_dataset') IS NOT NULL"
             ).scalar()
             if not exists:
+                return None
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            if version.scalar() != head_revision():
                 return None
             return connection.exec_driver_sql("SELECT requests FROM bench_dataset").scalar()
     finally:

@@ -28,7 +28,12 @@ from app.onboarding.access import Action
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.lifecycle import cancel_request, expire_if_due
 from app.onboarding.states import Status, StepStatus
-from app.onboarding.steps import correct_information, current_step, step_available
+from app.onboarding.steps import (
+    correct_information,
+    current_step,
+    step_available,
+    steps_to_redo,
+)
 from app.security import current_principal
 
 PREFIX = "/onboarding/<uuid:request_id>"
@@ -93,6 +98,7 @@ def overview(request_id: uuid.UUID) -> Response:
         onboarding=onboarding,
         manufacturer=manufacturer,
         current=current_step(onboarding),
+        redo=steps_to_redo(onboarding),
         cancel_form=ActionForm(),
     )
 

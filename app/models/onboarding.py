@@ -6,14 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
 from app.models.tenant import Collective, Tenant
 from app.models.types import UTCDateTime, utcnow
 from app.models.user import User
 from app.onboarding.states import Status, StepStatus
+
+# Not final: the requests the stalled view and its partial index are about.
+OPEN_STATUSES_SQL = text("status IN ('Draft', 'Pending', 'InProgress')")
 
 
 class OnboardingRequest(db.Model):
@@ -23,7 +26,7 @@ class OnboardingRequest(db.Model):
     __table_args__ = (
         Index("ix_onboarding_requests_tenant_device", "tenant_id", "device_id"),
         # Cursor pages (app/api/pagination.py): a tenant's requests, and by status.
-        Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_onboarding_requests_tenant_created_id", "tenant_id", "created_at", "id"),
         Index(
             "ix_onboarding_requests_tenant_status_created",
             "tenant_id",
@@ -41,6 +44,21 @@ class OnboardingRequest(db.Model):
             "status",
             "last_activity_at",
         ),
+        # The support console: its list pages by (last activity, id) within a tenant, the
+        # stalled view over open requests only, and its search by reference and email.
+        Index("ix_onboarding_requests_tenant_activity", "tenant_id", "last_activity_at", "id"),
+        Index(
+            "ix_onboarding_requests_tenant_open_activity",
+            "tenant_id",
+            "last_activity_at",
+            "id",
+            postgresql_where=OPEN_STATUSES_SQL,
+            sqlite_where=OPEN_STATUSES_SQL,
+        ),
+        Index("ix_onboarding_requests_tenant_reference", "tenant_id", "reference"),
+        Index("ix_onboarding_requests_tenant_email", "tenant_id", "email_search"),
+        Index("ix_onboarding_requests_tenant_status", "tenant_id", "status"),
+        Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at", "funnel_stage"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -54,6 +72,8 @@ class OnboardingRequest(db.Model):
     device_id: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     email: Mapped[str | None] = mapped_column(String(254))
+    # The email in lower case, kept by `_email_search`: support finds a customer by it.
+    email_search: Mapped[str | None] = mapped_column(String(254))
     # The person who must consent, as an installer gave them (email above).
     customer_name: Mapped[str | None] = mapped_column(String(200))
     customer_mobile: Mapped[str | None] = mapped_column(String(32))
@@ -65,6 +85,8 @@ class OnboardingRequest(db.Model):
     failure_reason: Mapped[str | None] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20), default="wizard")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # How far the request got, for the support funnel (app.onboarding.funnel), kept by touch().
+    funnel_stage: Mapped[int] = mapped_column(Integer, default=0)
     # Wizard questions answered so far (a Draft's progress), in the order asked.
     answered: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -87,6 +109,11 @@ class OnboardingRequest(db.Model):
         back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
     )
     entity: Mapped[Entity | None] = relationship(back_populates="request", uselist=False)
+
+    @validates("email")
+    def _email_search(self, _key: str, value: str | None) -> str | None:
+        self.email_search = value.lower() if value else None
+        return value
 
     @property
     def status_enum(self) -> Status:

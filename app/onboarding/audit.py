@@ -7,6 +7,7 @@ from typing import Any
 
 from app.extensions import db
 from app.models import Event, OnboardingRequest, User, utcnow
+from app.onboarding.funnel import stage_of
 
 
 @dataclass(frozen=True)
@@ -41,5 +42,7 @@ def record_event(request: OnboardingRequest, kind: str, actor: Actor, **data: An
 
 
 def touch(request: OnboardingRequest) -> None:
-    """Someone acted on the request: it is not stalled."""
+    """Someone acted on the request: it is not stalled, and its funnel stage is current."""
     request.last_activity_at = utcnow()
+    with db.session.no_autoflush:  # loading its steps must not write anything early
+        request.funnel_stage = stage_of(request)

@@ -17,7 +17,7 @@ from app.onboarding.audit import Actor, record_event, touch
 from app.onboarding.drafts import clean_answers, store_answers
 from app.onboarding.errors import OnboardingError
 from app.onboarding.lifecycle import finish_request, set_status
-from app.onboarding.states import Status, StepStatus
+from app.onboarding.states import Status, StepKind, StepStatus
 
 
 def submit_request(request: OnboardingRequest, catalog: Catalog, actor: Actor) -> None:
@@ -118,11 +118,21 @@ def fail_step_attempt(
         set_status(request, Status.PENDING, actor)
 
 
+# The steps that concern one device: done for the old identifier, they say nothing about
+# the new one. Agreeing to our terms does not depend on the device.
+DEVICE_STEP_KINDS = frozenset({StepKind.REDIRECT, StepKind.APP_CONSENT, StepKind.PAIRING_CODE})
+RESET_STATUSES = frozenset({StepStatus.DONE, StepStatus.WAITING})
+
+
 def correct_information(
     request: OnboardingRequest, answers: Mapping[str, object], catalog: Catalog, actor: Actor
-) -> None:
+) -> list[ConsentStep]:
     """Fix a wrong identifier on a sent request (the device was not on the account);
-    the same rules as the wizard apply, and the timeline keeps the old value."""
+    the same rules as the wizard apply, and the timeline keeps the old value.
+
+    When the device itself changes, the consent steps taken for the old one are reset:
+    returns them, the steps the owner must take again.
+    """
     if request.is_final:
         raise OnboardingError(N_("This request is finished; its answers cannot change."))
     manufacturer = catalog.manufacturer(request.type, request.manufacturer)
@@ -130,7 +140,8 @@ def correct_information(
         raise OnboardingError(N_("Choose the manufacturer first."))
     information, properties = clean_answers(manufacturer, answers)
     if information == request.information and properties == request.properties:
-        return
+        return []
+    old_device = request.device_id
     record_event(
         request,
         "information_corrected",
@@ -140,3 +151,49 @@ def correct_information(
     )
     store_answers(request, manufacturer, information, properties)
     touch(request)
+    if request.device_id == old_device:
+        return []
+    return reset_device_steps(request, actor)
+
+
+def reset_device_steps(request: OnboardingRequest, actor: Actor) -> list[ConsentStep]:
+    """Undo the device's consent steps (done or waiting for the old identifier):
+    the owner takes them again. Each reset is on the timeline with the evidence it undid."""
+    reset = []
+    for step in request.steps:
+        # A failed attempt stays as it was: the owner retries it ("Try again") as before.
+        if step.kind not in DEVICE_STEP_KINDS or step.status not in RESET_STATUSES:
+            continue
+        record_event(
+            request,
+            "step_reset",
+            actor,
+            position=step.position,
+            step=step.kind,
+            was=step.status,
+            evidence=step.evidence,
+        )
+        step.status = StepStatus.TODO
+        step.actor = None
+        step.evidence = {}
+        step.failure_reason = None
+        step.started_at = None
+        step.completed_at = None
+        reset.append(step)
+    if reset and request.status == Status.IN_PROGRESS:
+        set_status(request, Status.PENDING, actor)
+    touch(request)
+    return reset
+
+
+def steps_to_redo(request: OnboardingRequest) -> list[ConsentStep]:
+    """The steps reset when the device's identifier was corrected, not taken again yet:
+    what the owner is told to redo."""
+    reset: set[int] = set()
+    for event in request.events:
+        position = int((event.data or {}).get("position") or 0)
+        if event.kind == "step_reset":
+            reset.add(position)
+        elif event.kind == "step_done":
+            reset.discard(position)
+    return [s for s in request.steps if s.position in reset and s.status != StepStatus.DONE]

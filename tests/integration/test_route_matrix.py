@@ -45,6 +45,8 @@ from tests.integration.helpers import (
 # - "api-object": an API call on one object of a tenant (request, entity)
 # - "api-list": an API list or create: scoped to the caller's own tenant
 # - "admin": the tenant's settings (admins only; others 403, foreign objects 404)
+# - "support": a support console page of the caller's own tenant (support and admin only;
+#   everyone else 404)
 # - "signed-in": a page for anyone signed in, about their own things only
 # - "public": nothing of a tenant's (sign-in, static files, sandbox, callbacks, links)
 POLICY: dict[str, str] = {
@@ -65,6 +67,14 @@ POLICY: dict[str, str] = {
     "consent.open_link": "public",
     "consent.oauth_callback": "public",
     "consent.app_callback": "public",
+    "support.requests": "support",
+    "support.funnel": "support",
+    "support.request_page": "request",
+    "support.send_link": "request",
+    "support.show_link": "request",
+    "support.fix_identifier": "request",
+    "support.cancel": "request",
+    "support.add_note": "request",
     "main.home": "signed-in",
     "installer.home": "signed-in",
     "installer.installs_list": "signed-in",
@@ -232,7 +242,7 @@ def test_outsiders_get_404_for_every_route_with_acmes_objects(
 
 def test_anonymous_is_sent_to_sign_in_or_told_401(app: Flask, objects: Objects) -> None:
     client = app.test_client()
-    for kind in ("request", "entity", "signed-in", "admin"):
+    for kind in ("request", "entity", "signed-in", "admin", "support"):
         for method, path in _calls(app, objects, kind):
             response = client.open(path, method=method)
             assert response.status_code in (302, 401), (method, path, response.status_code)
@@ -288,3 +298,23 @@ def test_staff_never_take_a_consent_step(app: Flask, objects: Objects, world: Wo
         request = session.get(OnboardingRequest, objects.pending)
         assert request.status == Status.PENDING
         assert steps.current_step(request).position == 2
+
+
+def test_the_support_console_is_404_for_owners_and_installers(
+    app: Flask, objects: Objects, world: World
+) -> None:
+    """Owners and installers, of any tenant, never find the console; its request pages are
+    404 for them even for their own requests."""
+    with in_db(app) as session:
+        add_user(session, session.get(Tenant, world.acme_id), "ina@acme.example", Role.INSTALLER)
+        session.commit()
+    support_pages = _calls(app, objects, "support")
+    request_pages = [
+        (method, path) for method, path in _calls(app, objects, "request") if "/support/" in path
+    ]
+    assert support_pages and request_pages
+    for email in (world.alice, "ina@acme.example", "ivan@other.example", world.carol):
+        client = signed_in_client(app, email)
+        for method, path in support_pages + request_pages:
+            response = client.open(path, method=method, headers={"X-CSRFToken": "-"})
+            assert response.status_code == 404, (email, method, path, response.status_code)

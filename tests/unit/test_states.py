@@ -93,3 +93,10 @@ def test_nothing_goes_back_to_draft():
 
 def test_step_statuses():
     assert [s.value for s in StepStatus] == ["todo", "waiting", "done", "failed", "revoked"]
+
+
+def test_the_funnel_counts_every_wizard_question() -> None:
+    from app.onboarding.drafts import QUESTIONS
+    from app.onboarding.funnel import QUESTION_COUNT, STAGE_SUBMITTED
+
+    assert len(QUESTIONS) == QUESTION_COUNT < STAGE_SUBMITTED

@@ -8,7 +8,7 @@ indexes these begin with go, and so does the one on created_at alone, which led 
 planner to walk every tenant's rows in time order to find one tenant's.
 
 Revision ID: 3c9d0f5b7a21
-Revises: 7d3e5f1a2c40
+Revises: 5d8e3f1a2c47
 Create Date: 2026-11-30 11:00:00.000000
 
 """
@@ -17,12 +17,12 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '3c9d0f5b7a21'
-down_revision = '7d3e5f1a2c40'
+down_revision = '5d8e3f1a2c47'
 branch_labels = None
 depends_on = None
 
 NEW = [
-    ('onboarding_requests', 'ix_onboarding_requests_tenant_created', ['tenant_id', 'created_at', 'id']),
+    ('onboarding_requests', 'ix_onboarding_requests_tenant_created_id', ['tenant_id', 'created_at', 'id']),
     ('onboarding_requests', 'ix_onboarding_requests_tenant_status_created', ['tenant_id', 'status', 'created_at', 'id']),
     ('onboarding_requests', 'ix_onboarding_requests_status_created', ['status', 'created_at']),
     ('onboarding_requests', 'ix_onboarding_requests_owner_status_activity', ['owner_id', 'tenant_id', 'status', 'last_activity_at']),
