@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from database import ROOT, database_exists, database_url, fresh_database, upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 from werkzeug.security import generate_password_hash
 
 TENANTS = 50
@@ -110,7 +111,7 @@ STATEMENTS = [
         id, tenant_id, collective_id, type, manufacturer, information, device_id, properties,
         owner_id, email, reference, return_url, status, failure_reason, channel,
         created_by_id, answered, created_at, updated_at, last_activity_at, submitted_at,
-        finished_at, version)
+        finished_at, version, funnel_stage)
     SELECT md5('request-' || n)::uuid,
            tenant,
            CASE WHEN k % 5 = 0 AND status <> 'Draft'
@@ -130,7 +131,10 @@ STATEMENTS = [
            CASE WHEN status <> 'Draft' THEN created END,
            CASE WHEN status IN ('Succeeded', 'Failed', 'Canceled')
                 THEN created + interval '5 minutes' END,
-           1
+           1,
+           -- app.onboarding.funnel.stage_of: answers of a Draft, 10 + steps done, 100 done
+           CASE status WHEN 'Succeeded' THEN 100 WHEN 'Draft' THEN 2
+                       WHEN 'InProgress' THEN 11 ELSE 10 END
     FROM (
         SELECT n, tenant, created,
                -- REQUESTS_PER_OWNER consecutive requests of the tenant per owner
@@ -209,8 +213,9 @@ STATEMENTS = [
     WHERE r.status = 'Succeeded'
     """,
     LINKS,
-    "CREATE TABLE bench_dataset (requests integer NOT NULL, loaded_at timestamptz NOT NULL)",
-    "INSERT INTO bench_dataset VALUES (:requests, now())",
+    """CREATE TABLE bench_dataset (
+        requests integer NOT NULL, revisions text NOT NULL, loaded_at timestamptz NOT NULL)""",
+    "INSERT INTO bench_dataset VALUES (:requests, :revisions, now())",
 ]
 
 
@@ -226,6 +231,7 @@ def load(url: str, requests: int, tenants: int = TENANTS, echo: bool = True) -> 
         "heavy": HEAVY_OWNER_REQUESTS,
         "heavy_owner": HEAVY_OWNER,
         "collectives": COLLECTIVES_PER_TENANT,
+        "revisions": schema_revisions(),
         # A cheap hash: signing in is not what is measured.
         "password_hash": generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
     }
@@ -254,20 +260,17 @@ def load(url: str, requests: int, tenants: int = TENANTS, echo: bool = True) -> 
     return time.perf_counter() - started
 
 
-def head_revision() -> str:
-    """The newest migration of the code (the one no other revises)."""
-    revisions, revised = set(), set()
+def schema_revisions() -> str:
+    """Every migration revision of the code, sorted: what a loaded dataset's schema is."""
+    found: list[str] = []
     for path in (ROOT / "app" / "migrations" / "versions").glob("*.py"):
-        source = path.read_text()
-        revisions.update(re.findall(r"^revision = ['\"](\w+)['\"]", source, re.M))
-        revised.update(re.findall(r"^down_revision = ['\"](\w+)['\"]", source, re.M))
-    (head,) = revisions - revised
-    return head
+        found += re.findall(r"^revision = ['\"](\w+)['\"]", path.read_text(), re.M)
+    return " ".join(sorted(found))
 
 
 def loaded_requests(url: str) -> int | None:
     """How many requests the dataset at `url` was loaded with; None when there is none, or
-    when it was loaded with an older schema than the code's."""
+    when it was loaded with other migrations than the code has now."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
@@ -276,12 +279,16 @@ def loaded_requests(url: str) -> int | None:
             ).scalar()
             if not exists:
                 return None
-            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            if version.scalar() != head_revision():
-                return None
-            return connection.exec_driver_sql("SELECT requests FROM bench_dataset").scalar()
+            row = connection.exec_driver_sql(
+                "SELECT requests, revisions FROM bench_dataset"
+            ).one_or_none()
+    except DBAPIError:  # a dataset of an older loader, without `revisions`
+        return None
     finally:
         engine.dispose()
+    if row is None or row.revisions != schema_revisions():
+        return None
+    return int(row.requests)
 
 
 def ensure(name: str, requests: int, reload: bool = False) -> Dataset:
