@@ -3,19 +3,20 @@ the domain (the catalog checks every identifying answer)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectChoice, StringField
+from wtforms import Field, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from app.catalog import Manufacturer
 from app.contacts import validate_email, validate_mobile
 from app.i18n import translate
 from app.identifiers import IdentifierError
+from app.text import UNUSABLE_CHARACTER, has_unusable
 
 ErrorList = list[tuple[str, str]]
 # Marks a field whose value is printed on the device or its papers as a barcode or QR code:
@@ -32,12 +33,33 @@ def form_errors(form: Any) -> ErrorList:
     ]
 
 
-class ActionForm(FlaskForm):
+class Form(FlaskForm):
+    """Every form of the site: besides its own rules, each text it receives must follow
+    app/text.py's (no control characters), with the message beside the field."""
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        extra: dict[str, list[Any]] = {k: list(v) for k, v in (extra_validators or {}).items()}
+        for name in self._fields:
+            extra.setdefault(name, []).append(usable_text)
+        return bool(super().validate(extra_validators=extra))
+
+
+def usable_text(form: FlaskForm, field: Field) -> None:
+    """Validator: refuse a value with a character app/text.py refuses (CSRF's own excepted)."""
+    if field.name == "csrf_token":
+        return
+    values = field.raw_data or []
+    multiline = isinstance(field, TextAreaField)
+    if any(isinstance(v, str) and has_unusable(v, multiline) for v in values):
+        raise ValidationError(gettext(UNUSABLE_CHARACTER))
+
+
+class ActionForm(Form):
     """A button that acts (send, cancel, go to the manufacturer): only CSRF to check."""
 
 
 def details_form(
-    manufacturer: Manufacturer, base: type[FlaskForm] = FlaskForm, **kwargs: object
+    manufacturer: Manufacturer, base: type[FlaskForm] = Form, **kwargs: object
 ) -> FlaskForm:
     """A form with exactly the fields this manufacturer needs, validated by the catalog
     (on top of `base`'s own fields, for a page that asks more)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
+from app.forms import Form
 
-class NewApiKeyForm(FlaskForm):
+
+class NewApiKeyForm(Form):
     name = StringField(
         "What is the key for?",
         validators=[
@@ -18,5 +19,5 @@ class NewApiKeyForm(FlaskForm):
     )
 
 
-class RevokeApiKeyForm(FlaskForm):
+class RevokeApiKeyForm(Form):
     """Only CSRF: revoking is the button itself."""

@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, request
 from flask.sansio.blueprints import BlueprintSetupState
 
+from app.api.bodies import check_depth, read_body
 from app.api.problems import ApiProblem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -16,14 +17,20 @@ JSON_MIMETYPES = ("application/json",)
 
 @bp.before_request
 def _json_bodies_only() -> None:
-    """A write's body, if any, must be JSON: 415 for another type, 400 when it does not parse."""
-    if request.method not in ("POST", "PUT", "PATCH") or not request.get_data(cache=True):
+    """A write's body, if any, must be JSON: 415 for another type, 413 when larger than
+    MAX_CONTENT_LENGTH (with or without Content-Length), 400 when nested deeper than
+    MAX_JSON_DEPTH or when it does not parse. Checked before anything parses it."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = read_body()
+    if not body:
         return
     mimetype = request.mimetype
     if mimetype not in JSON_MIMETYPES and not mimetype.endswith("+json"):
         raise ApiProblem(415, "Send the body as JSON, with Content-Type: application/json.")
+    check_depth(body)
     try:
-        json.loads(request.get_data(cache=True))
+        json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiProblem(400, f"The body is not valid JSON: {error}.") from None
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.api.problems import ApiProblem
@@ -20,6 +21,8 @@ from app.onboarding.access import Principal
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# Runs of a write that lost a race with another call changing the same rows.
+ATTEMPTS = 3
 
 Outcome = tuple[dict[str, Any], int]
 
@@ -68,14 +71,30 @@ def run_once(principal: Principal, act: Callable[[], Outcome]) -> Response | Out
     sent this Idempotency-Key: then answer as the first time, or 409 for another body.
 
     The record is committed in the same transaction as what `act` changed, so a
-    concurrent retry either sees it or fails on the unique key and replays it.
+    concurrent retry either sees it or fails on the unique key and replays it. When
+    another call changed the same rows first (a version check failed), everything is
+    rolled back and `act` runs again on what that call left: cancelling a request twice at
+    once answers both as a cancel, not one of them as a conflict.
     """
     key = _key()
+    fingerprint = _fingerprint() if key is not None else ""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _run(principal, act, key, fingerprint)
+        except StaleDataError:
+            db.session.rollback()
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _run(
+    principal: Principal, act: Callable[[], Outcome], key: str | None, fingerprint: str
+) -> Response | Outcome:
     if key is None:
         outcome = act()
         db.session.commit()
         return outcome
-    fingerprint = _fingerprint()
     existing = _find(principal, key)
     if existing is not None:
         return _replay(existing, fingerprint)

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.identifiers import IdentifierError
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.states import InvalidTransition
+from app.text import UNUSABLE_CHARACTER
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -113,8 +114,10 @@ _MESSAGES = {
     "model_attributes_type": "This must be a JSON object.",
     "datetime_type": "This must be a date and time like 2026-01-31T12:00:00Z.",
     "datetime_parsing": "This must be a date and time like 2026-01-31T12:00:00Z.",
+    # A lone surrogate, where a pattern is checked first (app/text.py's rule otherwise).
+    "string_unicode": UNUSABLE_CHARACTER,
+    "string_pattern_mismatch": "This does not have the form the API document gives for it.",
     "datetime_from_date_parsing": "This must be a date and time like 2026-01-31T12:00:00Z.",
-    "value_error": "This has a character that cannot be used here (a control character).",
 }
 
 
@@ -123,6 +126,9 @@ def _message(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind in _MESSAGES:
         return _MESSAGES[kind]
+    if kind == "value_error" and ctx.get("error"):
+        # Our own validators' words (app/text.py, the schemas' range checks).
+        return str(ctx["error"])
     if kind == "literal_error":
         return f"Use one of {ctx.get('expected', '').replace(chr(39), '')}."
     if kind == "string_too_long":
@@ -140,13 +146,18 @@ def _message(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "This is not valid."))
 
 
+_UNION_MEMBERS = ("int", "str", "function", "constrained-")
+
+
 def field_errors(error: ValidationError) -> dict[str, list[str]]:
     """Pydantic's errors as {field: [plain words]}, fields named as in the JSON."""
     errors: dict[str, list[str]] = {}
     for item in error.errors(include_url=False):
         # Union members add their type to the location (tenantId.int); drop those parts.
-        parts = [str(p) for p in item["loc"] if not str(p).startswith(("int", "str", "function"))]
+        parts = [str(p) for p in item["loc"] if not str(p).startswith(_UNION_MEMBERS)]
         name = ".".join(parts) or "body"
+        if len(parts) < len(item["loc"]) and errors.get(name):
+            continue  # one message for a value that fits none of a union's members
         message = _message(item)
         if message not in errors.setdefault(name, []):
             errors[name].append(message)

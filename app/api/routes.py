@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.api import bp
@@ -47,12 +45,13 @@ from app.catalog import current_catalog
 from app.consent import links
 from app.consent import service as consent_service
 from app.extensions import db
-from app.models import Collective, CollectiveKind, Entity, EntityStatus, OnboardingRequest
+from app.models import Collective, CollectiveKind, Entity, Event, OnboardingRequest
 from app.onboarding import access
 from app.onboarding.access import Principal
 from app.onboarding.errors import InvalidAnswers
+from app.onboarding.expiry import expire_on_open
 from app.onboarding.intake import create_request
-from app.onboarding.lifecycle import cancel_request, expire_if_due
+from app.onboarding.lifecycle import cancel_request
 from app.onboarding.states import Status
 
 ONBOARDING = "Onboarding"
@@ -82,8 +81,7 @@ def _onboarding_request(principal: Principal, request_id: uuid.UUID) -> Onboardi
     if onboarding is None:
         raise not_found("There is no onboarding request with this id.")
     # A request past its time fails as expired when it is next looked at, here as in the wizard.
-    if expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
-        db.session.commit()
+    expire_on_open(onboarding)
     return onboarding
 
 
@@ -190,9 +188,9 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
     if query.reference:
         stmt = stmt.where(OnboardingRequest.reference == query.reference)
     if query.createdAfter:
-        stmt = stmt.where(OnboardingRequest.created_at >= _aware(query.createdAfter))
+        stmt = stmt.where(OnboardingRequest.created_at >= query.createdAfter)
     if query.createdBefore:
-        stmt = stmt.where(OnboardingRequest.created_at < _aware(query.createdBefore))
+        stmt = stmt.where(OnboardingRequest.created_at < query.createdBefore)
     rows, next_cursor = page(
         stmt.options(*REQUEST_OUT_LIST), OnboardingRequest, query.limit, query.cursor
     )
@@ -292,39 +290,54 @@ def get_entity(entity_id: uuid.UUID) -> Any:
 
 @bp.post("/offboarding/entities")
 @spec.validate(
-    resp=responses(WRITE_ERRORS, HTTP_201=OffboardingOut),
+    resp=responses(WRITE_ERRORS, HTTP_201=OffboardingOut, HTTP_200=OffboardingOut),
     tags=[ENTITIES],
     operation_id="offboardEntity",
 )
 def offboard_entity(json: OffboardingIn) -> Any:
     """Offboard an Entity
 
-    Revokes the owner's consent (its evidence is kept) and disconnects the entity.
-    Offboarding a disconnected entity again is 409.
+    Revokes the owner's consent (its evidence is kept) and disconnects the entity: 201.
+    Offboarding a disconnected entity again changes nothing and answers 200 with the
+    offboarding as it was done (its reason included), however many calls race.
     """
     principal = require_principal()
 
     def act() -> tuple[dict[str, Any], int]:
         entity = _entity(principal, json.entityId, field="entityId")
-        if entity.status == EntityStatus.DISCONNECTED:
-            raise ApiProblem(409, "This entity is already disconnected.")
-        consent_service.offboard(entity, json.reason or "", principal.actor)
-        db.session.flush()
-        return {
-            # One offboarding per entity, so its id follows from the entity's.
-            "id": str(uuid.uuid5(OFFBOARDING_NAMESPACE, str(entity.id))),
-            "requestType": "Offboarding",
-            "status": "Succeeded",
-            "created": timestamp(entity.disconnected_at),
-            "data": {
-                "entityId": str(entity.id),
-                "tenantId": tenant_id(entity.tenant_id),
-                "collectiveId": str(entity.collective_id) if entity.collective_id else None,
-                "reason": json.reason,
-            },
-        }, 201
+        if consent_service.offboard(entity, json.reason or "", principal.actor):
+            db.session.flush()
+            return _offboarding_out(entity, json.reason), 201
+        return _offboarding_out(entity, _offboarding_reason(entity)), 200
 
     return run_once(principal, act)
+
+
+def _offboarding_out(entity: Entity, reason: str | None) -> dict[str, Any]:
+    return {
+        # One offboarding per entity, so its id follows from the entity's.
+        "id": str(uuid.uuid5(OFFBOARDING_NAMESPACE, str(entity.id))),
+        "requestType": "Offboarding",
+        "status": "Succeeded",
+        "created": timestamp(entity.disconnected_at),
+        "data": {
+            "entityId": str(entity.id),
+            "tenantId": tenant_id(entity.tenant_id),
+            "collectiveId": str(entity.collective_id) if entity.collective_id else None,
+            "reason": reason,
+        },
+    }
+
+
+def _offboarding_reason(entity: Entity) -> str | None:
+    """The reason the entity's offboarding recorded (its `offboarded` event)."""
+    data = db.session.scalar(
+        select(Event.data)
+        .where(Event.request_id == entity.request_id, Event.kind == "offboarded")
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    return (data or {}).get("reason") or None
 
 
 # ---------------------------------------------------------------- collectives
@@ -368,8 +381,3 @@ def list_collectives(query: CollectiveListQuery) -> Any:
     stmt = select(Collective).where(access.collective_filter(principal, tenant.id))
     rows, next_cursor = page(stmt, Collective, query.limit, query.cursor)
     return {"data": [collective_out(c) for c in rows], "next": next_cursor}
-
-
-def _aware(value: datetime) -> datetime:
-    """A naive time from the query string is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

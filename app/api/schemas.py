@@ -7,23 +7,19 @@ API, so a partner can switch by changing the base URL.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from app.api.pagination import CURSOR_PATTERN
 from app.onboarding.states import Status, StepKind
+from app.text import JSON_SCHEMA_PATTERN, check_text
 
-
-def _printable(value: str) -> str:
-    # Control characters (NUL above all) cannot be stored and never belong in these fields.
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("control character")
-    return value
-
-
-Text = Annotated[StrictStr, AfterValidator(_printable)]
-ShortText = Annotated[StrictStr, Field(max_length=200), AfterValidator(_printable)]
+# app/text.py's rule, and its pattern published so that the document says what is accepted.
+_USABLE = Field(json_schema_extra={"pattern": JSON_SCHEMA_PATTERN})
+Text = Annotated[StrictStr, AfterValidator(check_text), _USABLE]
+ShortText = Annotated[StrictStr, Field(max_length=200), AfterValidator(check_text), _USABLE]
 
 # Statuses the API shows: a wizard Draft never leaves the wizard.
 ApiStatus = Literal["Pending", "InProgress", "Succeeded", "Failed", "Canceled"]
@@ -34,8 +30,9 @@ TENANT_ID_DESCRIPTION = (
     'Our number for the tenant, answered as a string ("12"); send it as "12" or 12. '
     "Defaults to the caller's own tenant; another tenant's id answers 404."
 )
+TenantIdText = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,18}$")]
 TenantIdIn = Annotated[
-    StrictInt | Annotated[StrictStr, Field(max_length=20)],
+    Annotated[StrictInt, Field(ge=0, le=10**18)] | TenantIdText,
     Field(description=TENANT_ID_DESCRIPTION),
 ]
 
@@ -294,12 +291,25 @@ class OffboardingIn(BaseModel):
 
 class PageQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200, description="How many to answer at most.")
-    cursor: Annotated[StrictStr, Field(max_length=500)] | None = Field(
+    cursor: Annotated[StrictStr, Field(pattern=CURSOR_PATTERN)] | None = Field(
         None, description="The `next` of the previous page."
     )
-    tenantId: Annotated[StrictStr, Field(max_length=20)] | None = Field(
-        None, description=TENANT_ID_DESCRIPTION
-    )
+    tenantId: TenantIdText | None = Field(None, description=TENANT_ID_DESCRIPTION)
+
+
+def _in_utc(value: datetime) -> datetime:
+    # A naive time is taken as UTC; one whose UTC equivalent falls outside the calendar
+    # (0001-01-01T00:00:00+01:00) is refused here rather than overflowing in the query.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(OUT_OF_RANGE) from None
+
+
+OUT_OF_RANGE = "This date and time is out of range (years 1 to 9999, in UTC)."
+QueryTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class OnboardingListQuery(PageQuery):
@@ -307,10 +317,10 @@ class OnboardingListQuery(PageQuery):
     manufacturer: ShortText | None = None
     status: ApiStatus | None = None
     reference: ShortText | None = None
-    createdAfter: datetime | None = Field(
+    createdAfter: QueryTime | None = Field(
         None, description="Only requests created at or after this time (ISO 8601)."
     )
-    createdBefore: datetime | None = Field(
+    createdBefore: QueryTime | None = Field(
         None, description="Only requests created before this time (ISO 8601)."
     )
 
@@ -339,7 +349,7 @@ WebhookEventType = Literal[
 WebhookUrl = Annotated[
     StrictStr,
     Field(min_length=1, max_length=2000, pattern=r"^https?://[^\s]+$"),
-    AfterValidator(_printable),
+    AfterValidator(check_text),
 ]
 
 

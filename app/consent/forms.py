@@ -5,7 +5,6 @@ The contact field rules (email_address, mobile_number) are in app/forms.py."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, ValidationError
 
@@ -15,11 +14,12 @@ from app.consent.messages import (
     clean_recipient,
     new_submission_key,
 )
+from app.forms import Form
 from app.i18n import translate
 from app.identifiers import IdentifierError
 
 
-class SendLinkForm(FlaskForm):
+class SendLinkForm(Form):
     """Send the consent link: by which channel, to whom, and the key that makes the form
     safe to submit twice (render it as a hidden field; a new form gets a new key).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
@@ -26,7 +26,8 @@ from app.models import OnboardingRequest
 from app.onboarding import access
 from app.onboarding.access import Action
 from app.onboarding.errors import InvalidAnswers, OnboardingError
-from app.onboarding.lifecycle import cancel_request, expire_if_due
+from app.onboarding.expiry import expire_on_open
+from app.onboarding.lifecycle import cancel_request
 from app.onboarding.states import Status, StepStatus
 from app.onboarding.steps import (
     correct_information,
@@ -50,8 +51,7 @@ def _request(request_id: uuid.UUID) -> OnboardingRequest | Response:
             return login_manager.unauthorized()
         abort(404)
     # A request past its time fails as `expired` when it is next opened.
-    if expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
-        db.session.commit()
+    expire_on_open(onboarding)
     return onboarding
 
 

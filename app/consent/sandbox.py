@@ -17,7 +17,6 @@ from typing import Any
 import requests
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import update
 from werkzeug.wrappers import Response
 from wtforms import EmailField
@@ -25,6 +24,7 @@ from wtforms import EmailField
 from app.catalog import Manufacturer, current_catalog
 from app.consent.providers import _InProcessAdapter, get_provider, sandbox_client_secret
 from app.extensions import csrf, db
+from app.forms import Form
 from app.htmx import render
 from app.models import SandboxApproval, SandboxToken, utcnow
 
@@ -192,7 +192,7 @@ def approval_token(provider: str, approval_id: uuid.UUID) -> Response:
     )
 
 
-class AppForm(FlaskForm):
+class AppForm(Form):
     account = EmailField(_l("Signed in as"))
 
 

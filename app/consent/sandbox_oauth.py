@@ -10,7 +10,6 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from flask import jsonify, redirect, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 from wtforms import EmailField, HiddenField
@@ -29,11 +28,12 @@ from app.consent.sandbox import (
     outcome_for,
 )
 from app.extensions import csrf, db
+from app.forms import Form
 from app.htmx import render
 from app.models import SandboxAuthorization, SandboxToken, utcnow
 
 
-class AuthorizeForm(FlaskForm):
+class AuthorizeForm(Form):
     account = EmailField(_l("Email address"))
     decision = HiddenField()
 

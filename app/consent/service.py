@@ -373,9 +373,12 @@ def _slug(name: str) -> str:
 # ---------------------------------------------------------------- offboarding
 
 
-def offboard(entity: Entity, reason: str, actor: Actor) -> None:
+def offboard(entity: Entity, reason: str, actor: Actor) -> bool:
     """Disconnect `entity`: end its grants at the provider, destroy the tokens here, and
-    revoke the consent (kept, with the reason). Safe to repeat."""
+    revoke the consent (kept, with the reason). False, doing nothing, when another call
+    offboarded it first: the entity is claimed before any provider is told."""
+    if not disconnect_entity(entity, reason, actor):
+        return False
     grants = db.session.scalars(
         select(ProviderGrant)
         .join(ConsentStep)
@@ -383,4 +386,4 @@ def offboard(entity: Entity, reason: str, actor: Actor) -> None:
     ).all()
     for grant in grants:
         _destroy(grant, get_provider(grant.provider), notify=True)
-    disconnect_entity(entity, reason, actor)
+    return True

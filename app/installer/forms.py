@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired
 
 from app.catalog import Catalog, Manufacturer
 from app.consent.messages import new_submission_key
-from app.forms import details_form
+from app.forms import Form, details_form
 from app.wizard.forms import NO_COLLECTIVE, ChoiceField
 
 DEVICE_SEPARATOR = "/"
@@ -21,7 +21,7 @@ def device_value(type_id: str, manufacturer: str) -> str:
     return f"{type_id}{DEVICE_SEPARATOR}{manufacturer}"
 
 
-class DeviceForm(FlaskForm):
+class DeviceForm(Form):
     """Which device: one choice of a kind and its manufacturer ("EV/Audi")."""
 
     device = ChoiceField(
@@ -45,7 +45,7 @@ class DeviceForm(FlaskForm):
         return type_id, manufacturer
 
 
-class CustomerForm(FlaskForm):
+class CustomerForm(Form):
     """The customer who consents: a name, and an email address and/or a mobile number."""
 
     customer_name = StringField(

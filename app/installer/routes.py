@@ -14,7 +14,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 from sqlalchemy import select
@@ -41,7 +41,7 @@ from app.models import OnboardingRequest, utcnow
 from app.onboarding import access, installs
 from app.onboarding.access import Action
 from app.onboarding.errors import OnboardingError
-from app.onboarding.lifecycle import expire_if_due
+from app.onboarding.expiry import expire_on_open
 from app.onboarding.states import Status, StepStatus
 from app.onboarding.steps import current_step
 from app.security import current_principal
@@ -223,8 +223,7 @@ def request_page(request_id: uuid.UUID) -> Response:
     onboarding = install(request_id)
     if onboarding.status == Status.DRAFT:
         return redirect(next_url(onboarding))
-    if expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
-        db.session.commit()
+    expire_on_open(onboarding)
     return _request_page(onboarding)
 
 

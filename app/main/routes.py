@@ -4,7 +4,6 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import InputRequired
@@ -12,6 +11,7 @@ from wtforms.validators import InputRequired
 from app.consent import service as consent_service
 from app.consent.urls import resume_url
 from app.extensions import db
+from app.forms import Form
 from app.htmx import render
 from app.main import bp
 from app.main.home import owner_home
@@ -54,7 +54,7 @@ DISCONNECT_REASONS = [
 ]
 
 
-class DisconnectForm(FlaskForm):
+class DisconnectForm(Form):
     reason = RadioField(
         _l("Why do you disconnect it?"),
         # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices.
@@ -76,7 +76,11 @@ def disconnect(entity_id: uuid.UUID) -> Response:
         return redirect(url_for("main.home"))
     form = DisconnectForm()
     if form.validate_on_submit():
-        consent_service.offboard(entity, form.reason.data, principal.actor)
+        if not consent_service.offboard(entity, form.reason.data, principal.actor):
+            # Another tab (or a double click) disconnected it a moment ago.
+            db.session.commit()
+            flash(gettext("This device is disconnected."), "info")
+            return redirect(url_for("main.home"))
         db.session.commit()
         flash(
             gettext(

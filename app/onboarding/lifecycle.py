@@ -12,6 +12,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
 from app.extensions import db
 from app.models import Entity, EntityStatus, OnboardingRequest, Tenant, User, utcnow
 from app.onboarding.audit import SYSTEM, Actor, record_event, touch
@@ -112,17 +115,30 @@ def expire_if_due(request: OnboardingRequest, max_age: timedelta) -> bool:
     return True
 
 
-def disconnect_entity(entity: Entity, reason: str, actor: Actor) -> None:
-    """Offboard: the consent is revoked (its evidence kept) and the entity disconnected."""
-    if entity.status == EntityStatus.DISCONNECTED:
-        return
+def disconnect_entity(entity: Entity, reason: str, actor: Actor) -> bool:
+    """Offboard: the consent is revoked (its evidence kept) and the entity disconnected.
+
+    False, changing nothing, when it is already disconnected. The entity is claimed with
+    one conditional UPDATE (... WHERE status = 'Connected'), so of two concurrent calls
+    exactly one gets True: the other waits on the row and then matches nothing.
+    """
     now = utcnow()
+    claimed = db.session.execute(
+        update(Entity)
+        .where(Entity.id == entity.id, Entity.status == EntityStatus.CONNECTED)
+        .values(status=EntityStatus.DISCONNECTED, disconnected_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+        db.session.refresh(entity)
+        return False
+    set_committed_value(entity, "status", EntityStatus.DISCONNECTED)
+    set_committed_value(entity, "disconnected_at", now)
     for step in entity.request.steps:
         if step.status == StepStatus.DONE and step.revoked_at is None:
             step.status = StepStatus.REVOKED
             step.revoked_at = now
             step.revoke_reason = reason
-    entity.status = EntityStatus.DISCONNECTED
-    entity.disconnected_at = now
     touch(entity.request)
     record_event(entity.request, "offboarded", actor, entity_id=str(entity.id), reason=reason)
+    return True

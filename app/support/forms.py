@@ -6,10 +6,10 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from app.forms import Form
 from app.onboarding.console import VIEW_ALL, VIEW_STALLED, Filters, FunnelFilters
 from app.onboarding.states import Door, Status
 from app.support.describe import CANCEL_REASONS
@@ -19,7 +19,7 @@ NOTE_MAX_LENGTH = 2000
 FUNNEL_DAYS = (7, 30, 90)
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     text = TextAreaField(
         _l("Internal note"),
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
@@ -30,7 +30,7 @@ class NoteForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = RadioField(
         _l("Why is the request canceled?"),
         choices=[

@@ -9,6 +9,7 @@ from wtforms import RadioField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.catalog import Catalog
+from app.forms import Form
 
 NO_COLLECTIVE = "none"
 
@@ -25,7 +26,7 @@ class ChoiceField(RadioField):
             raise ValidationError(self.invalid_message)
 
 
-class TypeForm(FlaskForm):
+class TypeForm(Form):
     type = ChoiceField(
         _l("What kind of device do you want to connect?"),
         _l("Choose the kind of device from the list."),
@@ -37,7 +38,7 @@ class TypeForm(FlaskForm):
         self.type.choices = [(t.id, gettext(t.label)) for t in catalog.types.values()]
 
 
-class ManufacturerForm(FlaskForm):
+class ManufacturerForm(Form):
     manufacturer = ChoiceField(
         _l("Who made it?"),
         _l("Choose the manufacturer from the list."),
@@ -49,7 +50,7 @@ class ManufacturerForm(FlaskForm):
         self.manufacturer.choices = [(n, n) for n in names]
 
 
-class CollectiveForm(FlaskForm):
+class CollectiveForm(Form):
     collective = ChoiceField(
         _l("Add it to a group?"),
         _l("Choose a group from the list."),

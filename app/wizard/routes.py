@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -30,7 +30,7 @@ from app.onboarding.drafts import (
     QUESTION_TYPE,
 )
 from app.onboarding.errors import InvalidAnswers, OnboardingError
-from app.onboarding.lifecycle import expire_if_due
+from app.onboarding.expiry import expire_on_open
 from app.onboarding.states import Status
 from app.onboarding.steps import submit_request
 from app.security import current_principal
@@ -58,8 +58,7 @@ def _own_request(request_id: uuid.UUID, *options: ORMOption) -> OnboardingReques
         abort(404)
     drafts.remember_tenant_has_collectives(onboarding.tenant_id, has_collectives)
     # A request past its time fails as `expired` when it is next opened.
-    if expire_if_due(onboarding, current_app.config["REQUEST_EXPIRES_AFTER"]):
-        db.session.commit()
+    expire_on_open(onboarding)
     return onboarding
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import redirect
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField
 
@@ -13,13 +12,13 @@ from app.catalog import Manufacturer
 from app.consent import service
 from app.consent.steps.base import OpenStep, evidence
 from app.extensions import db
-from app.forms import SCANNABLE, form_errors
+from app.forms import SCANNABLE, Form, form_errors
 from app.i18n import translate
 from app.identifiers import IdentifierError
 from app.onboarding.states import StepKind
 
 
-class PairingForm(FlaskForm):
+class PairingForm(Form):
     code = StringField(
         _l("Pairing code"),
         render_kw={

@@ -1,0 +1,233 @@
+"""Schemathesis against a live server: every operation of the published OpenAPI document,
+every check, and the counts.
+
+Starts gunicorn on a free port over a fresh database (a SQLite file in a temporary folder,
+or DATABASE_URL when set, which is emptied first), seeds a tenant with a collective, an API
+key, a pending request and a succeeded one, then runs `st run` with all checks and prints
+how many cases ran, how many answered 5xx, and how many failed a check.
+
+    .venv/bin/python bench/fuzz.py                    # about 1,300 cases
+    .venv/bin/python bench/fuzz.py --examples 200     # more per operation
+    .venv/bin/python bench/fuzz.py --write            # also record the run in docs/benchmarks.md
+
+Exits 1 when any case failed, so that it can gate a release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+DOC = ROOT / "docs" / "benchmarks.md"
+SECTION = "## API fuzzing (bench/fuzz.py)"
+
+VIN = "WAUZZZ8V0KA000000"
+XENN_REFERENCE = "P1000000000"
+
+
+@dataclass
+class Seeded:
+    secret: str
+    tenant_id: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_environment(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "fuzz-" + "x" * 40,
+        "API_RATE_LIMIT": "1000000 per minute",
+        # Answers are checked against their schema by schemathesis, not by the server.
+        "API_VALIDATE_RESPONSES": "0",
+    }
+
+
+def seed(database_url: str) -> Seeded:
+    """A fresh schema with one tenant, its household, an API key and two requests."""
+    os.environ.update(server_environment(database_url))
+    from app import create_app
+    from app.extensions import db
+    from app.models import ApiKey, Collective, CollectiveKind, OnboardingRequest, Tenant
+    from app.onboarding import steps
+    from app.onboarding.audit import OWNER_LINK
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        tenant = Tenant(slug="fuzz", name="Fuzz Energy")
+        db.session.add(tenant)
+        db.session.flush()
+        db.session.add(Collective(tenant_id=tenant.id, name="Home", kind=CollectiveKind.HOUSEHOLD))
+        key, secret = ApiKey.issue(tenant, "fuzz")
+        db.session.add(key)
+        db.session.commit()
+        tenant_id = tenant.id
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    for body in (
+        {"type": "EV", "manufacturer": "Audi", "vin": VIN},
+        {"type": "RetrofitMeter", "manufacturer": "Xenn", "reference": XENN_REFERENCE},
+    ):
+        answer = client.post("/api/v1/onboarding/entities", json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+    with app.app_context():
+        xenn = db.session.query(OnboardingRequest).filter_by(manufacturer="Xenn").one()
+        for step in list(xenn.steps):
+            steps.complete_step(xenn, step, OWNER_LINK, {})
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return Seeded(secret, tenant_id)
+
+
+def start_server(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        str(BIN / "gunicorn"),
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "app:create_app()",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=server_environment(database_url),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json") as ok:
+                if ok.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"the server did not start; see {log}")
+
+
+def run_schemathesis(port: int, secret: str, examples: int, report: Path) -> int:
+    command = [
+        str(BIN / "st"),
+        "run",
+        f"http://127.0.0.1:{port}/api/v1/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(examples),
+        "--seed",
+        "13",
+        "--workers",
+        "2",
+        "--header",
+        f"Authorization: Bearer {secret}",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(report),
+        "--no-color",
+        "--output-truncate",
+        "true",
+    ]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def count(report: Path) -> dict[str, Any]:
+    """Cases, answers by status class, and failed checks, from the NDJSON event stream."""
+    cases = 0
+    statuses: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    for line in report.read_text().splitlines():
+        event = json.loads(line)
+        for name, body in event.items():
+            if name != "ScenarioFinished":
+                continue
+            for case in (body.get("recorder") or {}).get("cases", {}).values():
+                cases += 1
+            for interaction in (body.get("recorder") or {}).get("interactions", {}).values():
+                response = interaction.get("response") or {}
+                if response.get("status_code"):
+                    statuses[f"{str(response['status_code'])[0]}xx"] += 1
+            for check_list in (body.get("recorder") or {}).get("checks", {}).values():
+                for check in check_list:
+                    if check.get("status") == "FAILURE":
+                        failures[check.get("name", "?")] += 1
+    return {"cases": cases, "statuses": dict(statuses), "failures": dict(failures)}
+
+
+def write_section(figures: dict[str, Any], examples: int, database: str) -> None:
+    text = DOC.read_text()
+    failed = sum(figures["failures"].values())
+    body = (
+        f"{SECTION}\n\n"
+        f"Run {datetime.now(UTC):%Y-%m-%d}: schemathesis, all checks, "
+        f"`--max-examples {examples}` per operation, gunicorn (2 workers) over {database}.\n\n"
+        "| Cases | 2xx | 4xx | 5xx | Failed checks |\n|---|---|---|---|---|\n"
+        f"| {figures['cases']} | {figures['statuses'].get('2xx', 0)} | "
+        f"{figures['statuses'].get('4xx', 0)} | {figures['statuses'].get('5xx', 0)} | "
+        f"{failed} |\n"
+    )
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip() + "\n\n" + body
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + body + (text[end + 1 :] if end != -1 else "")
+    DOC.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100, help="cases per operation")
+    parser.add_argument("--write", action="store_true", help="record in docs/benchmarks.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/fuzz.db"
+        seeded = seed(database_url)
+        port = free_port()
+        log = Path(folder) / "server.log"
+        server = start_server(database_url, port, log)
+        report = Path(folder) / "events.ndjson"
+        try:
+            exit_code = run_schemathesis(port, seeded.secret, args.examples, report)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        figures = count(report)
+        server_errors = log.read_text().count("Traceback")
+        print(json.dumps({**figures, "server_tracebacks": server_errors}, indent=2))
+        if args.write:
+            database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+            write_section(figures, args.examples, database)
+    failed = sum(figures["failures"].values()) + figures["statuses"].get("5xx", 0)
+    raise SystemExit(1 if failed or exit_code else 0)
+
+
+if __name__ == "__main__":
+    main()
