@@ -21,9 +21,10 @@ _REFUSED_MULTILINE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff
 _SINGLE_LINE = re.compile(f"[{_REFUSED}]")
 _MULTILINE = re.compile(f"[{_REFUSED_MULTILINE}]")
 
-# The same rule as a JSON Schema pattern (ECMA-262 syntax), published in the OpenAPI
-# document so that clients and generated tests know what is accepted.
-JSON_SCHEMA_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$"
+# The same rule as a JSON Schema pattern, published in the OpenAPI document so that
+# clients and generated tests know what is accepted. Surrogates are left out of it: a lone
+# one is not Unicode text at all (RFC 7493), and regex engines refuse to name them.
+JSON_SCHEMA_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 
 UNUSABLE_CHARACTER = N_(
     "This has a character that cannot be used here (an invisible control character). "

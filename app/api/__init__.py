@@ -13,6 +13,7 @@ from app.api.problems import ApiProblem
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 JSON_MIMETYPES = ("application/json",)
+NOT_AN_OBJECT = "The body must be a JSON object, like {}."
 
 
 @bp.before_request
@@ -30,9 +31,12 @@ def _json_bodies_only() -> None:
         raise ApiProblem(415, "Send the body as JSON, with Content-Type: application/json.")
     check_depth(body)
     try:
-        json.loads(body)
+        parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiProblem(400, f"The body is not valid JSON: {error}.") from None
+    if not isinstance(parsed, dict):
+        # Every body of ours is an object; `null` would otherwise pass as "no body".
+        raise ApiProblem(422, NOT_AN_OBJECT, {"body": [NOT_AN_OBJECT]})
 
 
 @bp.before_request

@@ -6,11 +6,21 @@ API, so a partner can switch by changing the base URL.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 from app.api.pagination import CURSOR_PATTERN
 from app.onboarding.states import Status, StepKind
@@ -308,8 +318,21 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError(OUT_OF_RANGE) from None
 
 
+def _iso_text(value: object) -> object:
+    # Only the ISO 8601 text the document promises: pydantic alone would also take a
+    # number of seconds ("0.5") or a bare date.
+    if isinstance(value, str) and not _ISO_DATE_TIME.fullmatch(value):
+        raise ValueError(NOT_A_TIME)
+    return value
+
+
 OUT_OF_RANGE = "This date and time is out of range (years 1 to 9999, in UTC)."
-QueryTime = Annotated[datetime, AfterValidator(_in_utc)]
+NOT_A_TIME = "This must be a date and time like 2026-01-31T12:00:00Z."
+_ISO_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+QueryTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 
 
 class OnboardingListQuery(PageQuery):
@@ -348,7 +371,8 @@ WebhookEventType = Literal[
 ]
 WebhookUrl = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=2000, pattern=r"^https?://[^\s]+$"),
+    # No spaces, and app/text.py's rule, stated in the one pattern the document shows.
+    Field(min_length=1, max_length=2000, pattern=r"^https?://[^\s\u0000-\u001f\u007f-\u009f]+$"),
     AfterValidator(check_text),
 ]
 
@@ -368,7 +392,7 @@ class WebhookPatch(BaseModel):
     url: WebhookUrl | None = None
     eventTypes: list[WebhookEventType] | None = Field(None, min_length=1)
     description: ShortText | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class WebhookOut(BaseModel):

@@ -128,5 +128,20 @@ def openapi_document() -> dict[str, Any]:
                     content = answer.get("content", {})
                     if code[0] in "45" and "application/json" in content:
                         answer["content"] = {PROBLEM_JSON: content.pop("application/json")}
+                _optional_body(document, operation)
         _document = document
     return _document
+
+
+def _optional_body(document: dict[str, Any], operation: dict[str, Any]) -> None:
+    """A body none of whose fields is required may be left out (a cancel without a reason):
+    the server accepts no body there, and the document says so."""
+    body = operation.get("requestBody")
+    if not body:
+        return
+    schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    if not schema.get("required"):
+        body["required"] = False
