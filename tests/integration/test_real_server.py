@@ -1,6 +1,7 @@
-"""A real server process killed with SIGKILL between two steps of a request loses nothing.
+"""The app behind a real server (gunicorn), where the test client cannot show it.
 
-gunicorn serves the app over the test's database. The partner creates a request (with an
+Killed with SIGKILL between two steps of a request, the server loses nothing: gunicorn
+serves the app over the test's database. The partner creates a request (with an
 Idempotency-Key) and the server is killed; restarted, the same call answers the same
 request. The owner accepts the terms through the consent link and the server is killed
 again; restarted, the owner's browser (the same cookies) pairs the reader and the request
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,73 @@ def test_sigkill_between_steps_loses_nothing(app: Flask, world: World, server: S
         ).all()
         assert kinds.count("created") == 1
         assert kinds.count("entity_created") == 1
+
+
+def raw_request(server: Server, head: bytes, body_chunks: Iterable[bytes] = ()) -> bytes:
+    """Send bytes as they are (no client library would send these) and read the answer."""
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(head)
+        try:
+            for chunk in body_chunks:
+                connection.sendall(chunk)
+        except OSError:
+            pass  # the server answered before the body ended, and closed
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def api_key_of(app: Flask, world: World) -> str:
+    with in_db(app) as session:
+        key, secret = ApiKey.issue(session.get(Tenant, world.acme_id), "raw")
+        session.add(key)
+        session.commit()
+    return secret
+
+
+def test_a_chunked_20_mb_body_is_a_413_problem(app: Flask, world: World, server: Server) -> None:
+    secret = api_key_of(app, world)
+    head = (
+        b"POST /api/v1/collectives HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer " + secret.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    piece = b"x" * 65536
+
+    def chunks() -> Iterator[bytes]:
+        yield b'9\r\n{"name":"\r\n'
+        for _ in range(20 * 16):  # 20 MiB
+            yield b"%x\r\n" % len(piece) + piece + b"\r\n"
+        yield b'2\r\n"}\r\n0\r\n\r\n'
+
+    answer = raw_request(server, head, chunks())
+    status, _, rest = answer.partition(b"\r\n")
+    assert status.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"Content-Type: application/problem+json" in rest
+    assert b"too large" in rest
+
+
+def test_which_bad_idempotency_keys_reach_the_app(app: Flask, world: World, server: Server) -> None:
+    """A tab or a non-ASCII byte reaches us (problem+json 400); gunicorn itself refuses other
+    control characters in any header with its own HTML 400, as docs/api.md says."""
+    secret = api_key_of(app, world)
+    body = b'{"name": "Home"}'
+    for key, ours in [
+        (b"a\tb", True),
+        ("\u00e9".encode(), True),
+        (b"a\x01b", False),
+        (b"a\x7fb", False),
+    ]:
+        head = (
+            b"POST /api/v1/collectives HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer " + secret.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nIdempotency-Key: " + key + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+        )
+        answer = raw_request(server, head + body)
+        assert answer.startswith(b"HTTP/1.1 400"), (key, answer[:300])
+        content_type = b"application/problem+json" if ours else b"text/html"
+        assert b"Content-Type: " + content_type in answer, key
