@@ -49,6 +49,10 @@ include-operation-id = "createEntityOnboardingRequest"
 checks.positive_data_acceptance.expected-statuses = [
     "2xx", "401", "403", "404", "409", "422", "429",
 ]
+
+# Links only from Location headers: the guessed ones put an entity's id into `tenantId`.
+[phases.stateful.inference]
+algorithms = ["location-headers"]
 """
 XENN_REFERENCE = "P1000000000"
 

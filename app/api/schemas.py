@@ -41,8 +41,15 @@ TENANT_ID_DESCRIPTION = (
     "Defaults to the caller's own tenant; another tenant's id answers 404."
 )
 TenantIdText = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,18}$")]
+
+
+def _whole_float(value: object) -> object:
+    # JSON Schema counts 12.0 as an integer, so the document's `integer` allows it.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 TenantIdIn = Annotated[
-    Annotated[StrictInt, Field(ge=0, le=10**18)] | TenantIdText,
+    Annotated[StrictInt, BeforeValidator(_whole_float), Field(ge=0, le=10**18)] | TenantIdText,
     Field(description=TENANT_ID_DESCRIPTION),
 ]
 

@@ -19,6 +19,7 @@ from spectree.plugins.flask_plugin import FlaskPlugin
 
 from app.api.problems import PROBLEM_JSON, field_errors, invalid
 from app.api.schemas import Problem
+from app.catalog import current_catalog
 
 DESCRIPTION = """\
 Onboard energy devices (EVs, solar inverters, smart meters, retrofit meters) with their
@@ -129,6 +130,7 @@ def openapi_document() -> dict[str, Any]:
                     if code[0] in "45" and "application/json" in content:
                         answer["content"] = {PROBLEM_JSON: content.pop("application/json")}
                 _optional_body(document, operation)
+        _required_per_manufacturer(document["components"]["schemas"]["OnboardingEntityIn"])
         _document = document
     return _document
 
@@ -145,3 +147,39 @@ def _optional_body(document: dict[str, Any], operation: dict[str, Any]) -> None:
         schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
     if not schema.get("required"):
         body["required"] = False
+
+
+def _required_per_manufacturer(schema: dict[str, Any]) -> None:
+    """What each manufacturer of the catalog requires (an Audi its `vin`, Xenn its
+    `reference`...), as one `if`/`then` per manufacturer; a property's lives under
+    `properties`. The values' own rules are in GET /onboarding/entities/types."""
+    rules: list[dict[str, Any]] = []
+    for entity_type in current_catalog().types.values():
+        for manufacturer in entity_type.manufacturers.values():
+            top = [
+                a.name for a in manufacturer.attributes if a.required and a.target != "properties"
+            ]
+            nested = [
+                a.name for a in manufacturer.attributes if a.required and a.target == "properties"
+            ]
+            then: dict[str, Any] = {
+                "required": top + (["properties"] if nested else []),
+                "properties": {name: {"type": "string", "minLength": 1} for name in top},
+            }
+            if nested:
+                then["properties"]["properties"] = {"type": "object", "required": nested}
+            if not top and not nested:
+                continue
+            rules.append(
+                {
+                    "if": {
+                        "properties": {
+                            "type": {"const": entity_type.id},
+                            "manufacturer": {"const": manufacturer.name},
+                        },
+                        "required": ["type", "manufacturer"],
+                    },
+                    "then": then,
+                }
+            )
+    schema["allOf"] = rules
