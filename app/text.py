@@ -53,7 +53,10 @@ def refuse_unusable_query() -> None:
     """
     if request.path.startswith("/api/"):
         return
-    if any(has_unusable(k) or has_unusable(v) for k, v in request.args.items(multi=True)):
+    # Line breaks and tabs pass, as in a multi-line field: a `next` holding one is dropped
+    # by its own check, and nothing stores them.
+    args = request.args.items(multi=True)
+    if any(has_unusable(k, multiline=True) or has_unusable(v, multiline=True) for k, v in args):
         abort(400)
 
 

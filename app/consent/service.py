@@ -203,18 +203,19 @@ def _connect(
 
 
 def _destroy(grant: ProviderGrant, provider: Provider, notify: bool) -> None:
-    """Destroy a grant's tokens here, and ask the provider to end it when `notify`."""
+    """Destroy a grant's tokens here, and ask the provider to end it when `notify`.
+
+    The provider is asked once this transaction commits (a job, given the token still
+    encrypted): a rollback asks nothing, and the call holds no lock of ours meanwhile.
+    """
     if grant.revoked_at is not None:
         return
-    if notify:
-        token = crypto.decrypt(grant.refresh_token) or crypto.decrypt(grant.access_token)
-        if token and provider.revoke_url:
-            try:
-                provider.revoke(token)
-            except ProviderError:
-                current_app.logger.warning(
-                    "revocation at %s failed; tokens destroyed here", provider.name
-                )
+    sealed = grant.refresh_token or grant.access_token
+    if notify and sealed and provider.revoke_url:
+        from app.jobs import after_commit
+        from app.jobs.tasks import revoke_at_provider
+
+        after_commit(db.session(), revoke_at_provider, provider.name, sealed)
     grant.access_token = None
     grant.refresh_token = None
     grant.revoked_at = utcnow()

@@ -144,6 +144,25 @@ def poll_approvals() -> None:
             check_approval(step_id)
 
 
+# ---------------------------------------------------------------- provider grants
+
+
+@huey.task()
+def revoke_at_provider(provider_name: str, sealed_token: bytes) -> None:
+    """Ask a provider to end a grant whose tokens were destroyed here (after that commit)."""
+    from app.consent import crypto
+    from app.consent.providers import ProviderError, get_provider
+
+    with job_context():
+        token = crypto.decrypt(sealed_token)
+        if not token:
+            return
+        try:
+            get_provider(provider_name).revoke(token)
+        except ProviderError:
+            log.warning("revocation at %s failed; tokens destroyed here", provider_name)
+
+
 # ---------------------------------------------------------------- webhooks
 
 
