@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -49,7 +50,7 @@ def _whole_float(value: object) -> object:
 
 
 TenantIdIn = Annotated[
-    Annotated[StrictInt, BeforeValidator(_whole_float), Field(ge=0, le=10**18)] | TenantIdText,
+    Annotated[StrictInt, Ge(0), Le(10**18), BeforeValidator(_whole_float)] | TenantIdText,
     Field(description=TENANT_ID_DESCRIPTION),
 ]
 
