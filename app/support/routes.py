@@ -20,18 +20,17 @@ from app.catalog import current_catalog
 from app.consent import links
 from app.consent.forms import SendLinkForm
 from app.consent.links import LinkChannel
-from app.consent.messages import MessageNotSent, messages_of, send_consent_link
+from app.consent.messages import messages_of
 from app.consent.steps import step_label
 from app.extensions import db
 from app.forms import ActionForm, details_form, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import translate
-from app.identifiers import IdentifierError
 from app.models import ConsentLink, OnboardingRequest, utcnow
 from app.onboarding import access, console
 from app.onboarding.access import Action, Principal
 from app.onboarding.audit import record_event
-from app.onboarding.errors import InvalidAnswers, OnboardingError
+from app.onboarding.errors import InvalidAnswers
 from app.onboarding.lifecycle import cancel_request
 from app.onboarding.states import Door, Status
 from app.onboarding.steps import correct_information
@@ -193,30 +192,16 @@ def send_link(request_id: uuid.UUID) -> Response:
     """Send a new consent link by email or text message; older links stop working."""
     onboarding = _request(request_id, Action.RESEND_LINK)
     form = SendLinkForm()
-    if form.validate_on_submit():
-        try:
-            sent = send_consent_link(
-                onboarding,
-                form.channel.data,
-                form.to.data,
-                current_principal().actor,
-                submission_key=form.submission_key.data,
-            )
-        except IdentifierError as error:
-            form.to.errors = [translate(error)]
-        except (OnboardingError, MessageNotSent) as error:
-            db.session.rollback()
-            form.to.errors = [translate(error)]
-        else:
-            db.session.commit()
-            flash(
-                gettext(
-                    "A new link was sent to %(to)s. Older links no longer work.",
-                    to=sent.message.recipient,
-                ),
-                "success",
-            )
-            return redirect(url_for("support.request_page", request_id=onboarding.id))
+    sent = form.send(onboarding, current_principal().actor)
+    if sent is not None:
+        flash(
+            gettext(
+                "A new link was sent to %(to)s. Older links no longer work.",
+                to=sent.message.recipient,
+            ),
+            "success",
+        )
+        return redirect(url_for("support.request_page", request_id=onboarding.id))
     return _page(onboarding, 422, send_form=form, errors=form_errors(form))
 
 
