@@ -192,7 +192,7 @@ def send_link(request_id: uuid.UUID) -> Response:
     """Send a new consent link by email or text message; older links stop working."""
     onboarding = _request(request_id, Action.RESEND_LINK)
     form = SendLinkForm()
-    sent = form.send(onboarding, current_principal().actor)
+    sent = form.send(onboarding, current_principal().actor, replace=True)
     if sent is not None:
         flash(
             gettext(
