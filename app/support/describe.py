@@ -209,7 +209,7 @@ def _text(request: OnboardingRequest, event: Event) -> tuple[str, str]:
     if kind == "link_created":
         channel = str(CHANNEL_LABELS.get(data.get("channel", ""), data.get("channel", "")))
         revoked = int(data.get("revoked") or 0)
-        return gettext("New consent link (%(channel)s)", channel=channel), (_stopped(revoked))
+        return gettext("New consent link (%(channel)s)", channel=channel), _stopped(revoked)
     if kind == "message_sent":
         channel = str(CHANNEL_LABELS.get(data.get("channel", ""), data.get("channel", "")))
         revoked = int(data.get("revoked") or 0)

@@ -185,6 +185,34 @@ def test_search_finds_by_every_thing_a_caller_has(app: Flask, support, hx: bool)
     assert "No request matches" in nothing.text
 
 
+def test_search_finds_the_customer_an_installer_gave_and_looser_spellings(
+    app: Flask, support
+) -> None:
+    """What a caller says on the phone: their name, their mobile number as they write it,
+    the reference in another case, a longer piece of the request id."""
+    audi = pending_request(app, vin=AUDI_VIN, reference="ORDER-77")
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, audi)
+        request.customer_name = "Marie Dupont"
+        request.customer_mobile = "+32470123456"
+        session.commit()
+    for query in (
+        "order-77",
+        "marie  DUPONT",
+        "+32 470 12 34 56",
+        "0032470123456",
+        str(audi)[:13],
+        str(audi)[:18].upper(),
+    ):
+        response = support.get("/support/", query_string={"view": "all", "q": query})
+        assert listed(response) == {str(audi)}, query
+    page = text_of(support.get(f"/support/requests/{audi}"))
+    assert "Marie Dupont" in page and "+32470123456" in page
+    assert "Marie Dupont" in text_of(support.get("/support/", query_string={"view": "all"}))
+    for query in ("Marie", "0470123456", str(audi)[:7]):
+        assert listed(support.get("/support/", query_string={"view": "all", "q": query})) == set()
+
+
 def test_filters_combine_and_stay_in_the_url(app: Flask, support) -> None:
     audi = pending_request(app, vin=AUDI_VIN)
     meter = pending_request(app, "acme", "SmartMeter", "Fluvius", ean=EAN, flow="B2C")
