@@ -81,7 +81,9 @@ def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     # With the tenant, which many pages read (one statement, not two).
-    return db.session.get(User, int(user_id), options=[joinedload(User.tenant)])
+    user = db.session.get(User, int(user_id), options=[joinedload(User.tenant)])
+    # A deactivated account's sessions stop working at its next request.
+    return user if user is not None and user.active else None
 
 
 def safe_next(target: str | None) -> str | None:

@@ -18,9 +18,9 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 
 from app.consent.messages import MessageChannel, send_consent_link
-from app.messaging import sms_available
 from app.extensions import db
 from app.i18n import DEFAULT_LANGUAGE
+from app.messaging import sms_available
 from app.models import ConsentMessage, Event, OnboardingRequest, utcnow
 from app.onboarding.audit import SYSTEM, record_event
 from app.onboarding.states import Status

@@ -1,4 +1,5 @@
-"""The request's timeline: who did what, through which door, and when. Append-only."""
+"""Who did what, when: the request's timeline, and the log of changes to a tenant's
+settings. Both append-only."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.extensions import db
-from app.models import Event, OnboardingRequest, User, utcnow
+from app.models import AdminChange, Event, OnboardingRequest, User, utcnow
 from app.onboarding.funnel import stage_of
 
 
@@ -46,3 +47,10 @@ def touch(request: OnboardingRequest) -> None:
     request.last_activity_at = utcnow()
     with db.session.no_autoflush:  # loading its steps must not write anything early
         request.funnel_stage = stage_of(request)
+
+
+def record_admin_change(tenant_id: int, kind: str, actor: Actor, **data: Any) -> AdminChange:
+    """Add one line to the tenant's log of settings changes (in the caller's transaction)."""
+    change = AdminChange(tenant_id=tenant_id, kind=kind, actor=actor.label, data=data, at=utcnow())
+    db.session.add(change)
+    return change

@@ -1,35 +1,24 @@
-"""The API keys page: list the tenant's keys, create one (its secret shown once), revoke."""
+"""The API keys page: list the tenant's keys, create one (its secret shown once, with a
+copy button), revoke one after a confirmation page (no JavaScript needed)."""
 
 from __future__ import annotations
 
-from functools import wraps
-from typing import Any
-
 from flask import abort, flash, redirect, url_for
-from flask_login import current_user, login_required
+from flask_babel import gettext
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.admin import bp
-from app.admin.forms import NewApiKeyForm, RevokeApiKeyForm
+from app.admin.forms import NewApiKeyForm
+from app.admin.guard import admin_required, form_errors
 from app.extensions import db
+from app.forms import ActionForm
 from app.htmx import render
 from app.models import ApiKey, utcnow
 from app.onboarding import access
+from app.onboarding.audit import record_admin_change
 from app.security import current_principal
-
-
-def admin_required(view: Any) -> Any:
-    """Signed in as an admin of a tenant, or 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not access.manages_tenant(current_principal()):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _keys() -> list[ApiKey]:
@@ -42,16 +31,20 @@ def _keys() -> list[ApiKey]:
     )
 
 
+def _key(key_id: int) -> ApiKey:
+    key = db.session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, access.api_key_filter(current_principal()))
+    )
+    if key is None:
+        abort(404)
+    return key
+
+
 def _page(form: NewApiKeyForm, secret: str | None = None, status: int = 200) -> Response:
-    errors = [
-        (getattr(form, name).id, messages[0])
-        for name, messages in form.errors.items()
-        if messages and hasattr(form, name)
-    ]
+    errors = form_errors(form)
     response = render(
         "admin/api_keys.html",
         form=form,
-        revoke_form=RevokeApiKeyForm(),
         keys=_keys(),
         secret=secret,
         errors=errors,
@@ -70,21 +63,32 @@ def api_keys() -> Response:
     if form.validate_on_submit():
         key, secret = ApiKey.issue(current_user.tenant, (form.name.data or "").strip())
         db.session.add(key)
+        db.session.flush()
+        record_admin_change(
+            key.tenant_id, "api_key_created", current_principal().actor, key=key.prefix
+        )
         db.session.commit()
         return _page(NewApiKeyForm(formdata=None), secret=secret, status=201)
     return _page(form)
 
 
-@bp.post("/api-keys/<int:key_id>/revoke")
+@bp.route("/api-keys/<int:key_id>/revoke", methods=["GET", "POST"])
 @admin_required
 def revoke_api_key(key_id: int) -> Response:
-    key = db.session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, access.api_key_filter(current_principal()))
-    )
-    if key is None:
-        abort(404)
-    if RevokeApiKeyForm().validate_on_submit() and key.revoked_at is None:
+    """GET asks "Revoke this key?"; POST from that page revokes it."""
+    key = _key(key_id)
+    form = ActionForm()
+    if key.revoked_at is not None:
+        return redirect(url_for("admin.api_keys"))
+    if form.validate_on_submit():
         key.revoked_at = utcnow()
+        record_admin_change(
+            key.tenant_id, "api_key_revoked", current_principal().actor, key=key.prefix
+        )
         db.session.commit()
-        flash(f"The key {key.prefix}… is revoked: calls with it now answer 401.", "success")
-    return redirect(url_for("admin.api_keys"))
+        flash(
+            gettext("The key %(key)s… is revoked: calls with it now answer 401.", key=key.prefix),
+            "success",
+        )
+        return redirect(url_for("admin.api_keys"))
+    return render("admin/revoke_api_key.html", key=key, form=form)
