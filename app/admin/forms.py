@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     URLField,
 )
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import email_address
@@ -28,6 +28,11 @@ ROLE_LABELS = {
     Role.SUPPORT: (_l("Support"), _l("Sees every request, fixes and resends.")),
     Role.ADMIN: (_l("Admin"), _l("As support, and manages these settings.")),
 }
+
+
+def one_line(value: str | None) -> str | None:
+    """Spaces as typed, tidied: no runs of them, none at the ends."""
+    return " ".join(value.split()) if value else value
 
 
 def role_options() -> list[tuple[str, str, str]]:
@@ -94,9 +99,10 @@ class GroupForm(FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[
-            InputRequired(_l("Enter a name for the group.")),
+            DataRequired(_l("Enter a name for the group.")),
             Length(max=200, message=_l("Use at most 200 characters.")),
         ],
+        filters=[one_line],
         render_kw={"autocomplete": "off"},
     )
     kind = RadioField(
@@ -137,9 +143,10 @@ class SettingsForm(FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[
-            InputRequired(_l("Enter your organisation's name.")),
+            DataRequired(_l("Enter your organisation's name.")),
             Length(max=200, message=_l("Use at most 200 characters.")),
         ],
+        filters=[one_line],
         render_kw={"autocomplete": "organization"},
     )
     logo = FileField(

@@ -119,7 +119,7 @@ def group(collective_id: uuid.UUID) -> Response:
                 group_id=str(collective.id),
                 before=collective.name,
                 after=name,
-                kind=form.kind.data,
+                group_kind=form.kind.data,
             )
             collective.name = name
             collective.kind = form.kind.data or collective.kind

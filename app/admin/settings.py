@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from app.admin import bp
@@ -28,7 +29,7 @@ def settings() -> Response:
         name = " ".join((form.name.data or "").split())
         upload = form.logo.data
         try:
-            if upload is not None and getattr(upload, "filename", ""):
+            if isinstance(upload, FileStorage) and upload.filename:
                 set_logo(tenant, upload.read(), actor)
         except LogoError as error:
             db.session.rollback()

@@ -312,7 +312,7 @@ def test_admin_pages_are_404_for_everyone_but_the_tenants_admins(
     calls = _calls(app, objects, "admin")
     assert len(calls) >= 20
     everyone = ("bob@acme.example", "ina@acme.example", "sam@acme.example")
-    for email in everyone + ("ivan@other.example", "sue@other.example"):
+    for email in (*everyone, "ivan@other.example", "sue@other.example"):
         client = signed_in_client(app, email)
         for method, path in calls:
             for headers in ({"X-CSRFToken": "-"}, {"X-CSRFToken": "-", "HX-Request": "true"}):
