@@ -12,6 +12,7 @@ from app.admin import (  # noqa: E402,F401
     api_keys,
     commands,
     groups,
+    history,
     settings,
     users,
     webhook_pages,

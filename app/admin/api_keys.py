@@ -12,12 +12,12 @@ from werkzeug.wrappers import Response
 from app.admin import bp
 from app.admin.forms import NewApiKeyForm
 from app.admin.guard import admin_required, form_errors
+from app.admin.keys import issue_key, revoke_key
 from app.extensions import db
 from app.forms import ActionForm
 from app.htmx import render
-from app.models import ApiKey, utcnow
+from app.models import ApiKey
 from app.onboarding import access
-from app.onboarding.audit import record_admin_change
 from app.security import current_principal
 
 
@@ -61,11 +61,8 @@ def _page(form: NewApiKeyForm, secret: str | None = None, status: int = 200) -> 
 def api_keys() -> Response:
     form = NewApiKeyForm()
     if form.validate_on_submit():
-        key, secret = ApiKey.issue(current_user.tenant, (form.name.data or "").strip())
-        db.session.add(key)
-        db.session.flush()
-        record_admin_change(
-            key.tenant_id, "api_key_created", current_principal().actor, key=key.prefix
+        _key, secret = issue_key(
+            current_user.tenant, (form.name.data or "").strip(), current_principal().actor
         )
         db.session.commit()
         return _page(NewApiKeyForm(formdata=None), secret=secret, status=201)
@@ -81,10 +78,7 @@ def revoke_api_key(key_id: int) -> Response:
     if key.revoked_at is not None:
         return redirect(url_for("admin.api_keys"))
     if form.validate_on_submit():
-        key.revoked_at = utcnow()
-        record_admin_change(
-            key.tenant_id, "api_key_revoked", current_principal().actor, key=key.prefix
-        )
+        revoke_key(key, current_principal().actor)
         db.session.commit()
         flash(
             gettext("The key %(key)s… is revoked: calls with it now answer 401.", key=key.prefix),

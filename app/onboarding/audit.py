@@ -33,6 +33,7 @@ class Actor:
 SYSTEM = Actor("system")
 OWNER_LINK = Actor("owner-link")  # the owner, through a signed consent link
 CALLBACK = Actor("callback")  # a manufacturer's callback we did not act on
+OPERATOR = Actor("operator")  # someone running a `flask` command on the server
 
 
 def record_event(request: OnboardingRequest, kind: str, actor: Actor, **data: Any) -> Event:

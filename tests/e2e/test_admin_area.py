@@ -1,6 +1,7 @@
 """An admin walks the tenant admin area from the header: invites someone, changes a role,
 creates and renames a group, creates an API key (copied) and revokes it after confirming,
-adds a webhook endpoint and sends it a test event, and sets the name and logo. Every page
+adds a webhook endpoint and sends it a test event, sets the name and logo, and reads
+the history of it all. Every page
 is audited for accessibility on the way; with SCREENSHOTS=1 each is kept at desktop and
 tablet width."""
 
@@ -100,3 +101,9 @@ def test_an_admin_walks_the_admin_area(
     expect(page.get_by_role("img", name="Logo of Demo Energy Co-op")).to_be_visible()
     admin.audit("with a logo")
     shot("settings")
+
+    admin.follow("History")
+    admin.expect_heading("History")
+    expect(page.get_by_text("Changed the logo")).to_be_visible()
+    expect(page.get_by_text("Invited Nina as Installer")).to_be_visible()
+    shot("history")

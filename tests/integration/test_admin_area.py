@@ -40,7 +40,7 @@ from tests.integration.helpers import (
 
 ADA = "ada@acme.example"
 PAGES = ["/admin/", "/admin/users", "/admin/groups", "/admin/api-keys", "/admin/webhooks"]
-PAGES += ["/admin/settings"]
+PAGES += ["/admin/settings", "/admin/history"]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 9 9"><rect width="9" height="9"/></svg>'
@@ -134,6 +134,9 @@ def test_an_invited_person_sets_a_password_once_and_signs_in(app: Flask, ada: Fl
         nina_user = session.scalar(select(User).where(User.email == "nina@acme.example"))
         assert nina_user.role == Role.SUPPORT and nina_user.invited_at is None
     assert changes(app) == ["user_invited", "password_set"]
+    history = text(ada.get("/admin/history"))
+    assert "Invited Nina as Support" in history and "Nina chose a password" in history
+    assert "Ada" in history
 
 
 def test_an_expired_or_forged_link_does_not_work(app: Flask, ada: FlaskClient):
@@ -241,6 +244,8 @@ def test_groups_are_created_renamed_and_unique(app: Flask, ada: FlaskClient, wor
     with in_db(app) as session:
         assert session.get(Collective, world.household_id).name == "The Smiths"
     assert changes(app) == ["group_created", "group_renamed"]
+    history = text(ada.get("/admin/history", headers=HX))
+    assert "Renamed the group Alice's home to The Smiths" in history
 
 
 def test_a_group_lists_its_devices_a_page_at_a_time(app: Flask, ada, world, monkeypatch):
@@ -453,3 +458,26 @@ def test_every_form_needs_its_csrf_token(app: Flask, world, endpoint) -> None:
         "/admin/groups", data={"name": "New", "kind": "Household", "csrf_token": token}
     )
     assert made.status_code == 302
+
+
+def test_the_history_goes_back_a_page_at_a_time(app: Flask, ada: FlaskClient, monkeypatch):
+    from app.admin import history
+
+    monkeypatch.setattr(history, "PAGE_SIZE", 2)
+    for name in ("One", "Two", "Three"):
+        ada.post("/admin/groups", data={"name": name, "kind": "Household"})
+    first = text(ada.get("/admin/history"))
+    assert "Created the group Three" in first and "Created the group One" not in first
+    older = re.search(r'href="(/admin/history\?before=\d+)"', first).group(1)
+    second = text(ada.get(older))
+    assert "Created the group One" in second and "Created the group Three" not in second
+    assert "Older changes" not in second and "Newest changes" in second
+
+
+def test_command_line_key_changes_are_logged_too(app: Flask, runner, world):
+    with app.app_context():
+        created = runner.invoke(args=["api-keys", "create", "--tenant", "acme"])
+    assert created.exit_code == 0, created.output
+    with in_db(app) as session:
+        change = session.scalar(select(AdminChange))
+        assert (change.kind, change.actor) == ("api_key_created", "operator")

@@ -102,6 +102,7 @@ POLICY: dict[str, str] = {
     "admin.send_delivery_again": "admin",
     "admin.settings": "admin",
     "admin.remove_tenant_logo": "admin",
+    "admin.history": "admin",
     "auth.set_password": "public",
     "branding.logo": "public",
     "auth.login": "public",
@@ -320,7 +321,7 @@ def test_admin_pages_are_404_for_everyone_but_the_tenants_admins(
                 assert response.status_code == 404, (email, method, path, response.status_code)
     oscar = signed_in_client(app, "oscar@other.example")
     own_pages = {"/admin", "/admin/users", "/admin/groups", "/admin/api-keys", "/admin/webhooks"}
-    own_pages |= {"/admin/settings", "/admin/settings/logo/remove"}
+    own_pages |= {"/admin/settings", "/admin/settings/logo/remove", "/admin/history"}
     acmes = [(method, path) for method, path in calls if path.rstrip("/") not in own_pages]
     assert len(acmes) >= 10
     for method, path in acmes:

@@ -288,3 +288,19 @@ def test_the_webhook_pages_cost_the_same_for_1_10_or_100_rows(app, world, ada, s
         logs[size] = sql.of(lambda: ada.get(f"/admin/webhooks/{hook_id}"))
     assert same_count(lists), describe(lists)
     assert same_count(logs), describe(logs)
+
+
+def test_the_history_costs_the_same_for_1_10_or_100_changes(app, world, ada, sql) -> None:
+    from app.onboarding.audit import Actor, record_admin_change
+
+    counts, made = {}, 0
+    for size in SIZES:
+        with in_db(app) as session:
+            acme = session.get(Tenant, world.acme_id)
+            for i in range(made, size):
+                user = add_user(session, acme, f"changed{i}@acme.example", Role.SUPPORT)
+                record_admin_change(acme.id, "user_deactivated", Actor.user(user), user_id=user.id)
+            session.commit()
+        made = size
+        counts[size] = sql.of(lambda: ada.get("/admin/history"))
+    assert same_count(counts), describe(counts)
