@@ -3,7 +3,7 @@ role, deactivating and reactivating. The rules are in app/admin/people.py."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from app.models import Role, User
 from app.onboarding import access
 from app.security import current_principal
 
-LIST_SIZE = 200  # people per tenant shown at once; more are found by email address
+LIST_SIZE = 100  # people shown at once; the next ones are a page further
 
 
 def _user(user_id: int) -> User:
@@ -33,18 +33,19 @@ def _user(user_id: int) -> User:
 
 
 def _users_page(form: InviteForm, status: int = 200) -> Response:
-    people_list = list(
-        db.session.scalars(
-            select(User)
-            .where(access.user_filter(current_principal()))
-            .order_by(User.active.desc(), User.email)
-            .limit(LIST_SIZE)
-        )
-    )
+    """LIST_SIZE people at a time, by email address (`?after=EMAIL` for the next ones)."""
+    after = request.args.get("after") or None
+    query = select(User).where(access.user_filter(current_principal()))
+    if after:
+        query = query.where(User.email > after)
+    people_list = list(db.session.scalars(query.order_by(User.email).limit(LIST_SIZE + 1)))
+    next_after = people_list[LIST_SIZE - 1].email if len(people_list) > LIST_SIZE else None
     errors = form_errors(form)
     return render(
         "admin/users.html",
-        users=people_list,
+        users=people_list[:LIST_SIZE],
+        next_after=next_after,
+        first_page=after is not None,
         form=form,
         roles=ROLE_LABELS,
         role_options=role_options(),

@@ -481,3 +481,15 @@ def test_command_line_key_changes_are_logged_too(app: Flask, runner, world):
     with in_db(app) as session:
         change = session.scalar(select(AdminChange))
         assert (change.kind, change.actor) == ("api_key_created", "operator")
+
+
+def test_the_user_list_goes_a_page_at_a_time(app: Flask, ada: FlaskClient, world, monkeypatch):
+    from app.admin import users
+
+    monkeypatch.setattr(users, "LIST_SIZE", 2)
+    first = ada.get("/admin/users").text  # ada, alice | bob
+    assert "ada@acme.example" in first and "bob@acme.example" not in first
+    following = re.search(r'href="(/admin/users\?after=[^"]+)"', first).group(1)
+    second = ada.get(html.unescape(following)).text
+    assert "bob@acme.example" in second and "ada@acme.example" not in second
+    assert "carol@other.example" not in second
