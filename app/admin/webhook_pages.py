@@ -107,9 +107,11 @@ def webhook_endpoints() -> Response:
         if not form.enabled.data:
             webhooks.update_endpoint(endpoint, current_principal().actor, enabled=False)
         db.session.commit()
-        return _list_page(_form(formdata=None), secret=secret, status=201)
+        fresh = _form(formdata=None)
+        fresh.event_types.data = list(webhooks.EVENT_TYPES)
+        return _list_page(fresh, secret=secret, status=201)
     if not form.is_submitted():
-        form.event_types.data = list(webhooks.EVENT_TYPES)
+        form.event_types.data = list(webhooks.EVENT_TYPES)  # a new endpoint wants everything
     return _list_page(form)
 
 
