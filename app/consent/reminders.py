@@ -4,18 +4,20 @@ consent link again, at most REMINDER_MAX times, never once it is final.
 It goes where the owner was last reached: by text message when the last link went to
 their mobile number or a mobile number is the only contact, by email otherwise.
 
-Each reminder goes through `send_consent_link` (a fresh link; the older ones stop working)
-and is a `reminder_sent` event on the timeline. Sending touches the request, so the next
-reminder waits another REMINDER_AFTER. Nothing here commits: the job owns each reminder's
-transaction.
+Each reminder goes through `send_consent_link` (with the link the request is already giving
+out, so the installer's QR code and earlier messages keep working) and is a
+`reminder_sent` event on the timeline. A reminder is not activity: the request stays
+stalled in the support console, and the next reminder waits REMINDER_AFTER from this one.
+Nothing here commits: the job owns each reminder's transaction.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from app.consent.messages import MessageChannel, send_consent_link
 from app.extensions import db
@@ -28,21 +30,23 @@ from app.onboarding.states import Status
 REMINDER = "reminder_sent"
 
 
-def reminders_sent(request: OnboardingRequest) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count(Event.id)).where(
-                Event.request_id == request.id, Event.kind == REMINDER
-            )
+def reminders_sent(request: OnboardingRequest) -> tuple[int, datetime | None]:
+    """How many reminders the request got, and when the last one went."""
+    count, last = db.session.execute(
+        select(func.count(Event.id), func.max(Event.at)).where(
+            Event.request_id == request.id, Event.kind == REMINDER
         )
-        or 0
-    )
+    ).one()
+    return int(count or 0), last
 
 
 def due_for_reminder() -> list[uuid.UUID]:
-    """Requests waiting on their owner, with an address or mobile number, quiet for long
-    enough."""
+    """Requests waiting on their owner, with an email address or mobile number, quiet for
+    long enough since the last activity and the last reminder."""
     cutoff = utcnow() - current_app.config["REMINDER_AFTER"]
+    reminded_lately = exists().where(
+        Event.request_id == OnboardingRequest.id, Event.kind == REMINDER, Event.at > cutoff
+    )
     return list(
         db.session.scalars(
             select(OnboardingRequest.id).where(
@@ -52,6 +56,7 @@ def due_for_reminder() -> list[uuid.UUID]:
                     OnboardingRequest.customer_mobile.is_not(None),
                 ),
                 OnboardingRequest.last_activity_at <= cutoff,
+                ~reminded_lately,
             )
         )
     )
@@ -81,13 +86,15 @@ def remind(request: OnboardingRequest) -> bool:
     """Send the next reminder if one is due (raises MessageNotSent when it could not go)."""
     if request.status != Status.PENDING or request.is_final:
         return False
-    if request.last_activity_at > utcnow() - current_app.config["REMINDER_AFTER"]:
+    cutoff = utcnow() - current_app.config["REMINDER_AFTER"]
+    count, last = reminders_sent(request)
+    if request.last_activity_at > cutoff or (last is not None and last > cutoff):
         return False
-    number = reminders_sent(request) + 1
+    number = count + 1
     if number > current_app.config["REMINDER_MAX"]:
         return False
-    last = _last_message(request)
-    reach = contact(request, last)
+    last_message = _last_message(request)
+    reach = contact(request, last_message)
     if reach is None:
         return False
     channel, recipient = reach
@@ -97,7 +104,7 @@ def remind(request: OnboardingRequest) -> bool:
         recipient,
         SYSTEM,
         submission_key=f"reminder-{number}",
-        language=last.language if last is not None else DEFAULT_LANGUAGE,
+        language=last_message.language if last_message is not None else DEFAULT_LANGUAGE,
     )
     record_event(
         request, REMINDER, SYSTEM, number=number, channel=channel, message_id=sent.message.id
