@@ -48,6 +48,11 @@ class Provider:
     pairing_url: str = ""
 
     @property
+    def answers(self) -> bool:
+        """Someone answers at this provider: it is configured, or its sandbox is on."""
+        return not self.sandbox or bool(current_app.config["SANDBOX_PROVIDERS"])
+
+    @property
     def redirect_uri(self) -> str:
         return url_for("consent.oauth_callback", provider=self.name, _external=True)
 

@@ -32,7 +32,5 @@ def test_too_many_failed_sign_ins_say_how_long_to_wait(
     page.locator("input[name=email]").fill(OWNER)
     page.locator("input[name=password]").fill("not the password")
     view.press("Aanmelden")
-    expect(page.locator("[data-error-summary]")).to_contain_text(
-        "Te veel mislukte aanmeldpogingen"
-    )
+    expect(page.locator("[data-error-summary]")).to_contain_text("Te veel mislukte aanmeldpogingen")
     view.audit("sign-in: too many tries (nl)")
