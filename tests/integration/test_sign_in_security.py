@@ -14,6 +14,7 @@ from tests.integration.helpers import (
     PASSWORD,
     csrf_token,
     error_summary,
+    make_world,
     path_of,
     sign_in,
 )
@@ -130,3 +131,22 @@ def test_sign_out_drops_the_consent_links_this_browser_opened(client, world):
 
     with client.session_transaction() as session:
         assert "consent_links" not in session
+
+
+def test_behind_a_proxy_each_client_address_counts_on_its_own(production_app):
+    app = production_app(
+        PROXY_HOPS=1,
+        SIGN_IN_ADDRESS_LIMIT="2 per minute",
+        SIGN_IN_ACCOUNT_LIMIT="50 per minute",
+        WTF_CSRF_ENABLED=False,
+    )
+    make_world(app)
+    proxy = from_address(app, "10.0.0.1")  # every request arrives from the proxy
+    host = {"Host": "onboarding.example", "X-Forwarded-Proto": "https"}
+    first = {**host, "X-Forwarded-For": "198.51.100.1"}
+    second = {**host, "X-Forwarded-For": "198.51.100.2"}
+    for n in range(2):
+        assert try_password(proxy, f"guess{n}@acme.example", headers=first).status_code == 422
+
+    assert try_password(proxy, "guess9@acme.example", headers=first).status_code == 429
+    assert try_password(proxy, "guess9@acme.example", headers=second).status_code == 422
