@@ -1,7 +1,7 @@
 """session version: signing out ends every session of the user
 
 Revision ID: 7e4a2c9d1f35
-Revises: 3c9d0f5b7a21
+Revises: 8e4a2c6b1d93
 Create Date: 2026-12-04 15:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7e4a2c9d1f35"
-down_revision = "3c9d0f5b7a21"
+down_revision = "8e4a2c6b1d93"
 branch_labels = None
 depends_on = None
 
