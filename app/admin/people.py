@@ -77,6 +77,7 @@ def choose_password(user: User, password: str) -> None:
     """Set the password the person chose (the link that led here stops working)."""
     user.set_password(password)
     user.invited_at = None
+    user.end_sessions()  # a session from before the new password stops working
     record_admin_change(user.tenant_id, "password_set", Actor.user(user), user_id=user.id)
 
 
@@ -158,5 +159,7 @@ def set_active(user: User, active: bool, actor: Actor) -> None:
     if not active and not _keeps_an_admin(user):
         raise PeopleError(N_("%(tenant)s needs an admin: make someone else an admin first."))
     user.active = active
+    if not active:
+        user.end_sessions()
     kind = "user_reactivated" if active else "user_deactivated"
     record_admin_change(user.tenant_id, kind, actor, user_id=user.id)

@@ -1,7 +1,7 @@
 """tenant admin: invited users, the tenant's logo, the log of admin changes
 
 Revision ID: 8e4f2a6b1c93
-Revises: 8e4a2c6b1d93
+Revises: 7e4a2c9d1f35
 Create Date: 2026-12-04 15:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from app.models.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '8e4f2a6b1c93'
-down_revision = '8e4a2c6b1d93'
+down_revision = '7e4a2c9d1f35'
 branch_labels = None
 depends_on = None
 
