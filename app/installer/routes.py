@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from app.catalog import current_catalog
@@ -173,6 +174,8 @@ def _installs() -> tuple[list[OnboardingRequest], list[OnboardingRequest]]:
         )
         .order_by(OnboardingRequest.created_at.desc())
         .limit(100)
+        # Each card reads its steps (the one waited on, or the one that did not work).
+        .options(selectinload(OnboardingRequest.steps))
     ).all()
     today = [r for r in rows if r.created_at.date() == now.date()]
     earlier = [r for r in rows if r.created_at.date() != now.date()]
