@@ -425,6 +425,7 @@ def test_an_address_typed_at_hand_over_becomes_the_customers(
     [message] = sent_emails(app)
     request = get_request(app, request_id)
     assert request.email == message.to[0]  # normalised as it was sent
+    assert request.email_search == request.email.lower()  # what the console searches
     assert events_of(app, request_id, "customer_contact") == [
         {"email": {"before": None, "after": request.email}}
     ]
