@@ -63,9 +63,11 @@ class SendLinkForm(FlaskForm):
             # Only a tampered or truncated form gets here.
             raise ValidationError(_l("Reload the page and send again."))
 
-    def send(self, request: OnboardingRequest, actor: Actor) -> SentLink | None:
-        """Send what a valid form asks for and commit; or None, with the reason on `to`
-        (rolled back: the older links still work)."""
+    def send(
+        self, request: OnboardingRequest, actor: Actor, *, replace: bool = False
+    ) -> SentLink | None:
+        """Send what a valid form asks for (`replace`: a new link, see send_consent_link)
+        and commit; or None, with the reason on `to` (rolled back: nothing changed)."""
         if not self.validate_on_submit():
             return None
         try:
@@ -75,6 +77,7 @@ class SendLinkForm(FlaskForm):
                 self.to.data,
                 actor,
                 submission_key=self.submission_key.data,
+                replace=replace,
             )
         except (IdentifierError, OnboardingError, MessageNotSent) as error:
             db.session.rollback()
