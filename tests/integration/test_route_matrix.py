@@ -87,6 +87,8 @@ POLICY: dict[str, str] = {
     "installer.request_page": "request",
     "installer.request_status": "request",
     "installer.send": "request",
+    "installer.fix_identifier": "request",
+    "installer.discard": "request",
     "main.disconnect": "entity",
     "admin.users": "admin",
     "admin.user": "admin",
