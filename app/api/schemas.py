@@ -377,10 +377,12 @@ WebhookEventType = Literal[
     "entity.needs_reconnect",
     "entity.disconnected",
 ]
+# An endpoint's URL: the API's schema and the admin page's form both check it with this.
+WEBHOOK_URL_PATTERN = r"^https?://[^\s\u0000-\u001f\u007f-\u009f]+$"
 WebhookUrl = Annotated[
     StrictStr,
     # No spaces, and app/text.py's rule, stated in the one pattern the document shows.
-    Field(min_length=1, max_length=2000, pattern=r"^https?://[^\s\u0000-\u001f\u007f-\u009f]+$"),
+    Field(min_length=1, max_length=2000, pattern=WEBHOOK_URL_PATTERN),
     AfterValidator(check_text),
 ]
 
