@@ -1,7 +1,8 @@
 """Languages: English, Dutch, French and German, through Flask-Babel.
 
 The language is the one chosen with the switch on every page (a `lang` cookie, kept for
-a year), else the best match for the browser's Accept-Language, else English. Messages
+a year), else the best match for the browser's Accept-Language, else English. Beside it,
+the browser's time zone (a `tz` cookie) says in which zone times are shown. Messages
 live in app/translations/<language>/LC_MESSAGES/messages.po; the .mo files are compiled
 from them (`make run`, `make test` and the test suite do it).
 
@@ -18,9 +19,11 @@ vehicle", but German "Ihr Elektrofahrzeug").
 from __future__ import annotations
 
 import os
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -45,6 +48,9 @@ LANGUAGES = {"en": "English", "nl": "Nederlands", "fr": "Français", "de": "Deut
 DEFAULT_LANGUAGE = "en"
 COOKIE_NAME = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 60 * 60  # a year, in seconds
+# The person's time zone, as their browser names it (static/js/app.js sets it, kept a
+# year like the language); times are shown in it, in UTC until it is known.
+TIMEZONE_COOKIE = "tz"
 TRANSLATIONS = Path(__file__).with_name("translations")
 
 # An entity's status as a person reads it (the stored values are the API's).
@@ -67,6 +73,17 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def current_timezone() -> tzinfo:
+    """The `tz` cookie's zone if it names a real one (e.g. "Europe/Brussels"), else UTC."""
+    name = request.cookies.get(TIMEZONE_COOKIE, "") if has_request_context() else ""
+    if not name or len(name) > 64:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 def current_language() -> str:

@@ -20,6 +20,7 @@ from app.catalog.model import (
     EntityType,
     Manufacturer,
     Pairing,
+    Scope,
     StepSpec,
 )
 from app.identifiers import IdentifierError, validate_code
@@ -31,6 +32,7 @@ class _Reader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.known_scopes: dict[str, str] = {}  # name -> label, from [scopes]
 
     def fail(self, where: str, problem: str) -> CatalogError:
         return CatalogError(f"{self.path}: {where}: {problem}")
@@ -153,7 +155,11 @@ class _Reader:
         )
 
     def catalog(self, raw: dict[str, Any]) -> Catalog:
-        self.only(raw, {"attributes", "types"}, "top level")
+        self.only(raw, {"attributes", "scopes", "types"}, "top level")
+        for name, value in self.table(raw.get("scopes", {}), "scopes").items():
+            scope = self.table(value, f"scopes.{name}")
+            self.only(scope, {"label"}, f"scopes.{name}")
+            self.known_scopes[name] = self.text(scope, "label", f"scopes.{name}")
         shared = {
             name: self.table(value, f"attributes.{name}")
             for name, value in self.table(raw.get("attributes", {}), "attributes").items()
@@ -172,7 +178,11 @@ class _Reader:
         self, type_id: str, data: dict[str, Any], shared: dict[str, dict[str, Any]]
     ) -> EntityType:
         where = f"types.{type_id}"
-        self.only(data, {"label", "description", "attributes", "steps", "manufacturers"}, where)
+        self.only(
+            data,
+            {"label", "description", "attributes", "steps", "manufacturers", "reads", "commands"},
+            where,
+        )
         raw_manufacturers = self.table(data.get("manufacturers"), f"{where}.manufacturers")
         if not raw_manufacturers:
             raise self.fail(where, "has no manufacturers")
@@ -198,7 +208,11 @@ class _Reader:
         shared: dict[str, dict[str, Any]],
     ) -> Manufacturer:
         where = f"types.{type_id}.manufacturers.{name}"
-        self.only(data, {"attributes", "steps", "provider", "pairing", "country"}, where)
+        self.only(
+            data,
+            {"attributes", "steps", "provider", "pairing", "country", "reads", "commands"},
+            where,
+        )
         attributes: list[Attribute] = []
         for i, entry in enumerate(data.get("attributes", type_data.get("attributes", []))):
             entry_where = f"{where}.attributes[{i}]"
@@ -239,7 +253,29 @@ class _Reader:
             provider=provider,
             pairing=pairing,
             country=self.text(data, "country", where, required=False),
+            reads=self.scopes(data, type_data, "reads", where, required=True),
+            commands=self.scopes(data, type_data, "commands", where, required=False),
         )
+
+    def scopes(
+        self,
+        data: dict[str, Any],
+        type_data: dict[str, Any],
+        key: str,
+        where: str,
+        required: bool,
+    ) -> tuple[Scope, ...]:
+        """The scopes a manufacturer lists under `key` (else its type's), from [scopes]."""
+        names = data.get(key, type_data.get(key, []))
+        if not isinstance(names, list) or (required and not names):
+            raise self.fail(where, f"needs a non-empty '{key}' list of scopes")
+        found = []
+        for name in names:
+            if name not in self.known_scopes:
+                known = ", ".join(sorted(self.known_scopes))
+                raise self.fail(f"{where}.{key}", f"unknown scope {name!r} (known: {known})")
+            found.append(Scope(name, self.known_scopes[name]))
+        return tuple(found)
 
 
 def load_catalog(path: Path | str = DEFAULT_PATH) -> Catalog:

@@ -117,6 +117,14 @@ class Pairing:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """One kind of data a connection reads, or one kind of command it may send."""
+
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
 class StepSpec:
     kind: StepKind
     provider: str | None = None
@@ -131,6 +139,9 @@ class Manufacturer:
     provider: str | None = None
     pairing: Pairing | None = None
     country: str | None = None
+    # What the connection reads and which commands it may send: the consent wording.
+    reads: tuple[Scope, ...] = ()
+    commands: tuple[Scope, ...] = ()
 
     def attribute(self, name: str) -> Attribute | None:
         return next((a for a in self.attributes if a.name == name), None)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from flask_babel import force_locale
 
+from app.catalog.loader import load_catalog
 from app.i18n import COOKIE_MAX_AGE, in_sentence, translate
 from app.identifiers import IdentifierError, validate_vin
 from app.models import Entity
@@ -33,6 +34,8 @@ from tests.integration.helpers import (
 )
 
 DUTCH = "nl-BE,nl;q=0.9,en;q=0.5"
+
+XENN = load_catalog().manufacturer("RetrofitMeter", "Xenn")
 
 
 def browser(app, accept_language: str | None = None):
@@ -242,8 +245,8 @@ def test_the_terms_are_shown_and_hashed_in_the_language_read(app, world):
     )
     submit(client, request_id)
     with app.test_request_context(), force_locale("nl"):
-        dutch = terms_for("Acme Energy", "meteruitlezer", "Xenn")
-    english = terms_for("Acme Energy", "retrofit meter reader", "Xenn")
+        dutch = terms_for("Acme Energy", "meteruitlezer", XENN)
+    english = terms_for("Acme Energy", "retrofit meter reader", XENN)
     assert dutch.sha256 != english.sha256
 
     page = client.get(url(request_id, "steps/1"))

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from app.catalog.loader import load_catalog
 from app.models import ConsentStep, Entity, Event, OnboardingRequest
 from app.onboarding.states import Status, StepStatus
 from app.onboarding.terms import TERMS_VERSION, terms_for
@@ -44,6 +45,7 @@ from tests.integration.helpers import (
 )
 
 ALREADY_SENT = "Your answers were already sent, so they were not changed."
+XENN = load_catalog().manufacturer("RetrofitMeter", "Xenn")
 
 
 @pytest.fixture
@@ -92,9 +94,19 @@ def xenn_at_check(alice, world) -> uuid.UUID:
     )
 
 
+def dongle_at_check(alice) -> uuid.UUID:
+    """A smart meter: its type has two manufacturers, so the manufacturer is asked."""
+    return walk_to_check(alice, "SmartMeter", "re.alto P1-Dongle", {"code": DONGLE_CODE})
+
+
+def at_check(alice, world, question: str) -> uuid.UUID:
+    # Xenn is its type's only manufacturer: that question answers itself.
+    return dongle_at_check(alice) if question == "manufacturer" else xenn_at_check(alice, world)
+
+
 QUESTION_PAGES = {
     "type": "What kind of device do you want to connect?",
-    "manufacturer": "Who made your retrofit meter reader?",
+    "manufacturer": "Who made your smart meter?",
     "details": "Which Xenn retrofit meter reader is it?",
     "collective": "Add this device to a group?",
     "check": "Check your answers",
@@ -131,7 +143,7 @@ def test_start_page_full_and_fragment(app, alice):
 
 @pytest.mark.parametrize("question", QUESTION_PAGES)
 def test_question_pages_full_and_fragment(alice, world, question):
-    request_id = xenn_at_check(alice, world)
+    request_id = at_check(alice, world, question)
 
     assert_full_page(alice.get(url(request_id, question)), QUESTION_PAGES[question])
     assert_fragment(alice.get(url(request_id, question), headers=HX), QUESTION_PAGES[question])
@@ -171,7 +183,8 @@ def test_a_good_answer_redirects_to_the_next_page(alice, world, question, header
 
     response = alice.post(url(request_id, question), data=VALID_ANSWERS[question], headers=headers)
 
-    expected = "consent" if question == "check" else "check"
+    # Sent without the declaration, the terms are agreed on their own page.
+    expected = "steps/1" if question == "check" else "check"
     assert path_of(response) == url(request_id, expected)
     assert "HX-Request" in response.headers["Vary"]
 
@@ -195,7 +208,7 @@ BAD_ANSWERS = {
 @pytest.mark.parametrize("question", BAD_ANSWERS)
 @pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
 def test_a_bad_answer_shows_the_page_again_with_the_error(alice, world, question, headers):
-    request_id = xenn_at_check(alice, world)
+    request_id = at_check(alice, world, question)
     data, field, message = BAD_ANSWERS[question]
 
     response = alice.post(url(request_id, question), data=data, headers=headers)
@@ -420,7 +433,7 @@ def test_manufacturer_not_in_the_catalog_is_refused(app, alice, posted, message)
 )
 def test_collective_not_of_this_tenant_is_refused(app, alice, world, choice, message):
     request_id = at_details(alice, "EV", "Audi")
-    answer(alice, request_id, "details", {"vin": VIN}, expect="collective")
+    answer(alice, request_id, "details", {"vin": VIN}, expect="check")
     posted = {
         None: {},
         "other-tenant": {"collective": str(world.other_collective_id)},
@@ -444,7 +457,7 @@ def test_a_good_answer_after_errors_is_taken(app, alice):
     request_id = at_details(alice, "EV", "Tesla")
     alice.post(url(request_id, "details"), data={"vin": "1HGCM82643A004352"})
 
-    answer(alice, request_id, "details", {"vin": " 1hgcm8263-3a004352 "}, expect="collective")
+    answer(alice, request_id, "details", {"vin": " 1hgcm8263-3a004352 "}, expect="check")
 
     assert get_request(app, request_id).information == {"vin": NORTH_AMERICAN_VIN}
 
@@ -471,11 +484,12 @@ def test_collective_and_check_before_the_details_go_to_the_details(alice):
 
 def test_check_before_every_question_is_answered_goes_to_the_first_unanswered(alice):
     request_id = at_details(alice, "EV", "Audi")
-    answer(alice, request_id, "details", {"vin": VIN}, expect="collective")
 
-    assert path_of(alice.get(url(request_id, "check"))) == url(request_id, "collective")
-    assert path_of(alice.post(url(request_id, "check"))) == url(request_id, "collective")
-    assert path_of(alice.get(url(request_id))) == url(request_id, "collective")
+    assert path_of(alice.get(url(request_id, "check"))) == url(request_id, "details")
+    assert path_of(alice.post(url(request_id, "check"))) == url(request_id, "details")
+    assert path_of(alice.get(url(request_id))) == url(request_id, "details")
+    # The group, offered on check answers, opens only once the check page does.
+    assert path_of(alice.get(url(request_id, "collective"))) == url(request_id, "details")
 
 
 def test_no_collective_question_when_the_tenant_has_none(app):
@@ -496,9 +510,9 @@ def test_no_collective_question_when_the_tenant_has_none(app):
 def test_manufacturer_without_details_skips_the_details(app, alice):
     request_id = start(alice, "PV")
 
-    answer(alice, request_id, "manufacturer", {"manufacturer": "Huawei"}, expect="collective")
+    answer(alice, request_id, "manufacturer", {"manufacturer": "Huawei"}, expect="check")
 
-    assert path_of(alice.get(url(request_id, "details"))) == url(request_id, "collective")
+    assert path_of(alice.get(url(request_id, "details"))) == url(request_id, "check")
 
 
 def test_consent_steps_are_taken_in_order(alice, world):
@@ -514,14 +528,31 @@ def test_consent_steps_are_taken_in_order(alice, world):
 
 
 def test_progress_and_back_links(alice, world):
-    request_id = xenn_at_check(alice, world)
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN})
 
     details = alice.get(url(request_id, "details"))
-    assert "Step 3 of 5" in details.text
+    assert "Step 3 of 4" in details.text
     assert f'class="back-link" href="{url(request_id, "manufacturer")}"' in details.text
     manufacturer = alice.get(url(request_id, "manufacturer"))
     assert f'class="back-link" href="{url(request_id, "type")}"' in manufacturer.text
     assert 'class="back-link" href="/"' in alice.get(url(request_id, "type")).text
+    check = alice.get(url(request_id, "check"))
+    assert "Step 4 of 4" in check.text
+    assert f'class="back-link" href="{url(request_id, "details")}"' in check.text
+    # The group is a side page of check answers: back there, and no step number.
+    group = alice.get(url(request_id, "collective"))
+    assert f'class="back-link" href="{url(request_id, "check")}"' in group.text
+    assert "Step " not in group.text
+
+
+def test_the_only_manufacturer_of_a_type_is_not_asked(alice, world):
+    request_id = start(alice, "RetrofitMeter")
+
+    assert path_of(alice.get(url(request_id))) == url(request_id, "details")
+    details = alice.get(url(request_id, "details"))
+    assert "Step 2 of 3" in details.text
+    assert f'class="back-link" href="{url(request_id, "type")}"' in details.text
+    assert path_of(alice.get(url(request_id, "manufacturer"))) == url(request_id, "details")
 
 
 def test_manufacturer_search_answers_htmx_with_the_options_only(alice):
@@ -760,7 +791,7 @@ def test_accepting_the_terms_records_the_evidence(app, world):
     sign_in(tablet, world.alice)
     request_id = xenn_at_check(tablet, world)
     submit(tablet, request_id)
-    terms = terms_for("Acme Energy", "retrofit meter reader", "Xenn")
+    terms = terms_for("Acme Energy", "retrofit meter reader", XENN)
     page = tablet.get(url(request_id, "steps/1"))
     assert terms.paragraphs[0] in page.text
     assert f"Terms version {TERMS_VERSION}" in page.text
@@ -927,7 +958,7 @@ def test_fluvius_needs_an_ean_and_a_flow_stored_under_properties(app, alice, wor
         request_id,
         "details",
         {"ean": "54 1448 8200 1234 5678", "flow": "B2B"},
-        expect="collective",
+        expect="check",
     )
     answer(alice, request_id, "collective", {"collective": str(world.household_id)}, expect="check")
 
@@ -946,14 +977,14 @@ def test_fluvius_needs_an_ean_and_a_flow_stored_under_properties(app, alice, wor
 
 
 def test_home_shows_drafts_to_continue_at_the_right_step(alice, world):
-    at_collective = at_details(alice, "EV", "Audi")
-    answer(alice, at_collective, "details", {"vin": VIN}, expect="collective")
+    at_check = at_details(alice, "EV", "Audi")
+    answer(alice, at_check, "details", {"vin": VIN}, expect="check")
     at_manufacturer = start(alice, "PV")
 
     home = alice.get("/")
 
     assert "Continue where you left off" in home.text
-    assert f'href="{url(at_collective, "collective")}"' in home.text
+    assert f'href="{url(at_check, "check")}"' in home.text
     assert f'href="{url(at_manufacturer, "manufacturer")}"' in home.text
     assert f"Audi electric vehicle · {VIN}" in home.text
     assert "No device is connected yet." in home.text
@@ -961,15 +992,15 @@ def test_home_shows_drafts_to_continue_at_the_right_step(alice, world):
 
 def test_a_draft_resumes_after_signing_out_and_in_again(app, alice, world):
     request_id = at_details(alice, "SmartMeter", "Fluvius")
-    answer(alice, request_id, "details", {"ean": EAN, "flow": "B2C"}, expect="collective")
+    answer(alice, request_id, "details", {"ean": EAN, "flow": "B2C"}, expect="check")
     alice.post("/auth/logout")
-    assert path_of(alice.get(url(request_id, "collective"))).startswith("/auth/login")
+    assert path_of(alice.get(url(request_id, "check"))).startswith("/auth/login")
 
     later = app.test_client()  # another browser, another day
     sign_in(later, world.alice)
     home = later.get("/")
-    assert f'href="{url(request_id, "collective")}"' in home.text
-    assert path_of(later.get(url(request_id))) == url(request_id, "collective")
+    assert f'href="{url(request_id, "check")}"' in home.text
+    assert path_of(later.get(url(request_id))) == url(request_id, "check")
 
     details = later.get(url(request_id, "details"))
     assert f'value="{EAN}"' in details.text and radio_checked(details, "B2C")
@@ -1153,7 +1184,7 @@ def test_events_record_who_answered(app, alice):
 def test_a_step_url_of_a_draft_leads_back_to_its_question(alice):
     request_id = start(alice, "RetrofitMeter")
     response = alice.get(url(request_id, "steps/1"))
-    assert path_of(response) == url(request_id, "manufacturer")
+    assert path_of(response) == url(request_id, "details")
 
 
 def test_answering_a_canceled_draft_does_not_claim_it_was_sent(alice):
