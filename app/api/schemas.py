@@ -120,7 +120,10 @@ class OnboardingRequestOut(BaseModel):
     requestType: Literal["Entity"]
     status: ApiStatus
     failureReason: str | None = Field(
-        description="Why a Failed request failed: expired, denied, device_not_found, ..."
+        description=(
+            "Why a Failed request failed: expired, denied, device_not_found, ...; "
+            "`declined` for a Canceled one the owner declined"
+        )
     )
     created: datetime
     updated: datetime

@@ -28,7 +28,7 @@ from app.onboarding import access
 from app.onboarding.access import Action
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.lifecycle import cancel_request, decline_request, expire_if_due
-from app.onboarding.states import Status, StepStatus
+from app.onboarding.states import Door, Status, StepStatus
 from app.onboarding.steps import (
     correct_information,
     current_step,
@@ -102,8 +102,13 @@ def overview(request_id: uuid.UUID) -> Response:
         current=current_step(onboarding),
         redo=steps_to_redo(onboarding),
         scope=scope_of(onboarding),
-        # Nothing agreed yet: the page introduces the request (who asks, what, how long).
-        landing=onboarding.steps_done == 0 and not onboarding.is_final,
+        # A request someone else asked for, nothing agreed yet: the page introduces it
+        # (who asks, the device, what is asked, how long it takes).
+        landing=(
+            onboarding.channel != Door.WIZARD
+            and onboarding.steps_done == 0
+            and not onboarding.is_final
+        ),
         can_decline=access.can(principal, Action.CANCEL, onboarding),
     )
 
@@ -189,7 +194,7 @@ def cancel(request_id: uuid.UUID) -> Response:
     if not access.can(current_principal(), Action.CANCEL, onboarding):
         abort(404)
     if onboarding.is_final:
-        return redirect(resume_url(onboarding))
+        return redirect(url_for("main.home"))
     form = ActionForm()
     if form.validate_on_submit():
         cancel_request(onboarding, current_principal().actor, reason="canceled by the owner")

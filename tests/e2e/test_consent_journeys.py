@@ -342,3 +342,47 @@ def test_offboarding_from_the_home_page(
         assert (grant.access_token, grant.refresh_token) == (None, None)
         assert crypto.decrypt(grant.access_token) is None
         db.session.remove()
+
+
+@desktop_only
+def test_without_javascript_the_waiting_page_offers_a_refresh(
+    make_page: MakePage, live_server: LiveServer, screenshot: Screenshot
+) -> None:
+    page = make_page("desktop", javascript=False)
+    wizard = send_request(page, live_server, manufacturer="Kia")
+    wizard.send("Allow access in the Kia app")
+    wizard.press("Send the request to my Kia app")
+    live = page.locator("[aria-live=polite]")
+    expect(live).to_contain_text("Waiting for your approval in the Kia app")
+    # Nothing promises an update the page cannot make by itself; a button asks again.
+    expect(page.get_by_text("This page updates by itself.")).to_be_hidden()
+    refresh = page.get_by_role("link", name="Refresh")
+    expect(refresh).to_be_visible()
+    wizard.audit("waiting without JavaScript")
+    screenshot(page, "consent-app-waiting-nojs")
+    refresh.click()
+    wizard.expect_heading("Allow access in the Kia app")
+
+
+@desktop_only
+def test_canceling_a_request_asks_first(
+    page: Page, live_server: LiveServer, screenshot: Screenshot
+) -> None:
+    wizard = send_request(page, live_server, manufacturer="Kia")
+    wizard.send("Allow access in the Kia app")
+    page.goto(re.sub(r"/steps/\d+$", "/consent", page.url))
+    wizard.expect_heading(Wizard.CONSENT_HEADING)
+    wizard.follow("Cancel this request")
+    wizard.expect_heading("Cancel this request?")
+    screenshot(page, "consent-cancel-confirm")
+    wizard.follow("Go back")
+    wizard.expect_heading(Wizard.CONSENT_HEADING)
+    wizard.follow("Cancel this request")
+    wizard.press("Yes, cancel it")
+    home = HomePage(page)
+    home.expect_heading(HomePage.HEADING)
+    expect(home.notice("The request was canceled. Nothing was connected.")).to_be_visible()
+    # It did not finish: its own page says so, from the home page's list.
+    page.get_by_role("region", name="Requests that did not finish").get_by_role("link").click()
+    wizard.expect_heading(Wizard.CONSENT_HEADING)
+    expect(page.get_by_text("This request is canceled. Nothing was connected.")).to_be_visible()

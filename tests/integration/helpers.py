@@ -275,9 +275,9 @@ def add_requests(
     Sent requests go by turns into `collective_ids` and no collective."""
     from app.catalog import current_catalog
     from app.onboarding.audit import SYSTEM, Actor
-    from app.onboarding.drafts import start_draft
     from app.onboarding.intake import create_request
-    from app.onboarding.lifecycle import cancel_request
+    from app.onboarding.lifecycle import cancel_request, new_request
+    from app.onboarding.states import Door, Status
     from app.onboarding.steps import complete_step
 
     ids = []
@@ -292,7 +292,18 @@ def add_requests(
         for i in range(n):
             status = rounds[i % len(rounds)]
             if status == "Draft":
-                request = start_draft(tenant, owner, "RetrofitMeter", current_catalog(), actor)
+                # Made directly: the wizard's start would reuse the owner's blank draft.
+                request = new_request(
+                    tenant,
+                    "RetrofitMeter",
+                    actor,
+                    door=Door.WIZARD,
+                    status=Status.DRAFT,
+                    created_by=owner,
+                    owner=owner,
+                    answered=["type"],
+                    manufacturer="Xenn",
+                )
             else:
                 request = create_request(
                     tenant,

@@ -1388,11 +1388,19 @@ def test_offboarding_twice_is_harmless(app, alice, audi, connected):
     assert path_of(alice.get(f"/devices/{connected.id}/disconnect")) == "/"
 
 
-def test_offboarding_needs_a_reason(app, alice, audi, connected):
+def test_offboarding_needs_no_reason(app, alice, audi, connected):
+    # Withdrawing consent is the owner's right: the reason is optional.
     response = alice.post(f"/devices/{connected.id}/disconnect", data={})
 
+    assert path_of(response) == "/"
+    assert entities_of(app, audi)[0].status == "Disconnected"
+    assert grants_of(app, audi)[0].access_token is None
+
+
+def test_offboarding_refuses_a_reason_not_offered(app, alice, audi, connected):
+    response = alice.post(f"/devices/{connected.id}/disconnect", data={"reason": "bored"})
+
     assert response.status_code == 422
-    assert "Choose why you disconnect the device." in response.text
     assert entities_of(app, audi)[0].status == "Connected"
     assert decrypt(app, grants_of(app, audi)[0].access_token)
 

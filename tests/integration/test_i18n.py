@@ -431,14 +431,15 @@ def test_the_done_page_shows_the_date_in_german(app, world):
 
 def test_counts_read_naturally_in_each_language(app, world):
     client = signed_in(app, world, "fr")
-    request_id = start(client, "RetrofitMeter")
-    assert "Pas encore envoyé · 1 réponse enregistrée" in client.get("/").text
+    request_id = start(client, "SmartMeter")
+    home = client.get("/")
+    assert "Pas encore envoyé" in home.text and "Question 2 sur 3" in home.text
 
-    answer(client, request_id, "manufacturer", {"manufacturer": "Xenn"})
+    answer(client, request_id, "manufacturer", {"manufacturer": "re.alto P1-Dongle"})
 
     home = client.get("/")
-    assert "Pas encore envoyé · 2 réponses enregistrées" in home.text
-    assert "Xenn (lecteur de compteur)" in home.text
+    assert "Question 3 sur 3" in home.text
+    assert "re.alto P1-Dongle (compteur intelligent)" in home.text
 
 
 # ---------------------------------------------------------------- domain messages

@@ -344,7 +344,7 @@ def test_disconnecting_needs_no_reason(app, alice, world):
 
 def consent_sentences(text: str) -> list[str]:
     return [
-        html.unescape(re.sub(r"\s+", " ", m)).strip()
+        re.sub(r"[ \t\n]+", " ", html.unescape(m)).strip()
         for m in re.findall(r"<p data-consent-scope>(.*?)</p>", text, re.S)
     ]
 

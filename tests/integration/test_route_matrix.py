@@ -168,12 +168,12 @@ def objects(app: Flask, world: World) -> Objects:
         key_id, hook_id = key.id, hook.id
     alice = signed_in_client(app, world.alice)
     done = onboard_xenn(alice, str(world.household_id))
-    draft = start(alice, "EV")
     pending = walk_to_check(
         alice, "RetrofitMeter", "Xenn", {"reference": "P1000000001"}, str(world.household_id)
     )
     submit(alice, pending)
     accept_terms(alice, pending)
+    draft = start(alice, "EV")  # started last: starting again reuses a blank draft
     with in_db(app) as session:
         request = session.get(OnboardingRequest, pending)
         assert request is not None and request.status == Status.PENDING

@@ -1081,10 +1081,13 @@ def test_cancelling_twice_or_after_success_changes_nothing(app, alice, world):
     assert get_request(app, done).status == Status.SUCCEEDED
 
 
-def test_cancel_is_post_only(alice):
+def test_cancel_asks_before_it_cancels(app, alice):
     request_id = start(alice, "EV")
 
-    assert alice.get(url(request_id, "cancel")).status_code == 405
+    confirm = alice.get(url(request_id, "cancel"))
+
+    assert title_of(confirm) == "Cancel this request?" + TITLE_SUFFIX
+    assert get_request(app, request_id).status == Status.DRAFT
 
 
 # ---------------------------------------------------------------- CSRF on every step
