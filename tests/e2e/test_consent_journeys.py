@@ -344,7 +344,6 @@ def test_offboarding_from_the_home_page(
         db.session.remove()
 
 
-@desktop_only
 def test_without_javascript_the_waiting_page_offers_a_refresh(
     make_page: MakePage, live_server: LiveServer, screenshot: Screenshot
 ) -> None:
