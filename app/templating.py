@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -98,10 +98,13 @@ def format_datetime(value: datetime | None) -> str:
     )
 
 
-def format_date(value: datetime | None) -> str:
+def format_date(value: date | None) -> str:
     """ "27 November 2026", "27 november 2026", "27. November 2026", ... in the page's
-    language, the day as it is in the person's time zone."""
-    return babel_dates.format_date(_local(value), "long", locale=_date_locale()) if value else ""
+    language; a moment's day as it is in the person's time zone."""
+    if not value:
+        return ""
+    day = _local(value) if isinstance(value, datetime) else value
+    return babel_dates.format_date(day, "long", locale=_date_locale())
 
 
 def _local(value: datetime) -> datetime:
