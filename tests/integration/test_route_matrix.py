@@ -88,6 +88,8 @@ POLICY: dict[str, str] = {
     "installer.request_page": "request",
     "installer.request_status": "request",
     "installer.send": "request",
+    "installer.fix_identifier": "request",
+    "installer.discard": "request",
     "main.disconnect": "entity",
     "admin.api_keys": "admin",
     "admin.revoke_api_key": "admin",
