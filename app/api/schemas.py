@@ -339,9 +339,11 @@ WebhookEventType = Literal[
     "entity.needs_reconnect",
     "entity.disconnected",
 ]
+# An endpoint's URL: the API's schema and the admin page's form both check it with this.
+WEBHOOK_URL_PATTERN = r"^https?://[^\s]+$"
 WebhookUrl = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=2000, pattern=r"^https?://[^\s]+$"),
+    Field(min_length=1, max_length=2000, pattern=WEBHOOK_URL_PATTERN),
     AfterValidator(_printable),
 ]
 
