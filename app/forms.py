@@ -59,8 +59,9 @@ def details_form(
             if attribute.rule == "email":
                 render_kw.update(autocomplete="email", inputmode="email", type="email")
             elif attribute.digits_only:
-                # The number pad on a phone; the pattern only hints, the catalog decides.
-                render_kw.update(autocomplete="off", inputmode="numeric", pattern="[0-9 ]*")
+                # The number pad on a phone. No `pattern` attribute: spaces, dashes and
+                # full-width digits are fine here (the rules fold them), not to a browser.
+                render_kw.update(autocomplete="off", inputmode="numeric")
             elif attribute.rule in ("vin", "pattern"):
                 render_kw.update(autocomplete="off", autocapitalize="characters")
             if attribute.scannable:

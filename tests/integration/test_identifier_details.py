@@ -112,7 +112,7 @@ def test_digit_codes_get_the_number_pad_and_vins_capitals(alice):
 
     for tag in (input_tag(fluvius, "ean"), input_tag(sma, "plantId")):
         assert 'inputmode="numeric"' in tag and 'autocomplete="off"' in tag
-        assert 'pattern="[0-9 ]*"' in tag
+        assert "pattern=" not in tag  # spaces, dashes, full-width digits are folded later
     vin = input_tag(audi, "vin")
     assert 'autocapitalize="characters"' in vin and "inputmode" not in vin
     reference = input_tag(xenn, "reference")  # "P" and digits: letters needed
