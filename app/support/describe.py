@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -156,6 +156,15 @@ def _actor(label: str, users: dict[int, User], request: OnboardingRequest) -> tu
     return gettext("System"), gettext("System")
 
 
+def _stopped(revoked: int) -> str:
+    """How many older links a new one stopped, if any."""
+    if not revoked:
+        return ""
+    return ngettext(
+        "%(num)d older link stopped working", "%(num)d older links stopped working", revoked
+    )
+
+
 def _text(request: OnboardingRequest, event: Event) -> tuple[str, str]:
     data = event.data or {}
     kind = event.kind
@@ -200,15 +209,13 @@ def _text(request: OnboardingRequest, event: Event) -> tuple[str, str]:
     if kind == "link_created":
         channel = str(CHANNEL_LABELS.get(data.get("channel", ""), data.get("channel", "")))
         revoked = int(data.get("revoked") or 0)
-        return gettext("New consent link (%(channel)s)", channel=channel), (
-            gettext("%(num)s older links stopped working", num=revoked) if revoked else ""
-        )
+        return gettext("New consent link (%(channel)s)", channel=channel), _stopped(revoked)
     if kind == "message_sent":
         channel = str(CHANNEL_LABELS.get(data.get("channel", ""), data.get("channel", "")))
         revoked = int(data.get("revoked") or 0)
         return gettext(
             "Consent link sent by %(channel)s to %(to)s", channel=channel, to=data.get("to", "")
-        ), (gettext("%(num)s older links stopped working", num=revoked) if revoked else "")
+        ), _stopped(revoked)
     if kind == "cancel_reason":
         reason = data.get("reason") or ""
         return gettext("Reason for canceling"), str(CANCEL_REASONS.get(reason, reason))
