@@ -24,6 +24,13 @@ DOOR_LABELS = {
     "api": _l("API"),
 }
 
+# The timeline's first line, per door.
+CREATED_THROUGH = {
+    "wizard": _l("Created in the wizard"),
+    "installer": _l("Created by an installer"),
+    "api": _l("Created through the API"),
+}
+
 QUESTION_LABELS = {
     "type": _l("Kind of device"),
     "manufacturer": _l("Manufacturer"),
@@ -171,15 +178,16 @@ def _text(request: OnboardingRequest, event: Event) -> tuple[str, str]:
     step = _step_label(request, data["step"]) if data.get("step") else ""
     position = data.get("position", "")
     if kind == "created":
-        return gettext("Created through the %(door)s", door=door_label(data.get("channel", ""))), ""
+        channel = data.get("channel", "")
+        return str(CREATED_THROUGH.get(channel, door_label(channel))), ""
     if kind == "status":
-        text = gettext(
-            "Status: %(from)s → %(to)s",
-            **{
-                "from": status_label(data.get("from") or ""),
-                "to": status_label(data.get("to") or ""),
-            },
-        )
+        to = status_label(data.get("to") or "")
+        if data.get("from"):
+            text = gettext(
+                "Status: %(from)s → %(to)s", **{"from": status_label(data["from"]), "to": to}
+            )
+        else:
+            text = gettext("Status: %(to)s", to=to)
         return text, reason_label(data.get("reason")) if data.get("reason") else ""
     if kind == "answer":
         question = QUESTION_LABELS.get(data.get("question", ""), data.get("question", ""))

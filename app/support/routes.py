@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import format_number, format_timedelta, gettext
@@ -141,6 +142,15 @@ def requests() -> Response:
 # ---------------------------------------------------------------- one request
 
 
+def _list_url() -> str:
+    """The list the person came from, with its filters and page; else the stalled list."""
+    came_from = urlsplit(request.referrer or "")
+    path = url_for("support.requests")
+    if came_from.netloc == request.host and came_from.path == path:
+        return urlunsplit(("", "", path, came_from.query, ""))
+    return path
+
+
 def _page(onboarding: OnboardingRequest, status: int = 200, **extra: Any) -> Response:
     catalog = current_catalog()
     manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
@@ -158,6 +168,7 @@ def _page(onboarding: OnboardingRequest, status: int = 200, **extra: Any) -> Res
     )
     context = {
         "onboarding": onboarding,
+        "list_url": _list_url(),
         "manufacturer": manufacturer,
         "attributes": manufacturer.attributes if manufacturer else (),
         "lines": timeline(onboarding),

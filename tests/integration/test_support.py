@@ -270,9 +270,17 @@ def test_request_page_shows_answers_steps_and_timeline(app: Flask, support) -> N
     assert AUDI_VIN in text and "ORDER-9" in text
     assert "Agree to share your device's data" in text and "Sign in at Audi" in text
     assert "Created through the API" in text
-    assert "Status: → Waiting for consent" in text
+    assert "Status: Waiting for consent" in text
     hx = support.get(f"/support/requests/{request_id}", headers=HX)
     assert "<html" not in hx.text and "Timeline" in hx.text
+    # Back leads to the list the person came from, filters and all.
+    came_from = "http://localhost/support/?view=all&status=Pending"
+    page = support.get(f"/support/requests/{request_id}", headers={"Referer": came_from})
+    assert 'class="back-link" href="/support/?view=all&amp;status=Pending"' in page.text
+    elsewhere = support.get(
+        f"/support/requests/{request_id}", headers={"Referer": "https://evil.example/support/"}
+    )
+    assert 'class="back-link" href="/support/"' in elsewhere.text
 
 
 # ---------------------------------------------------------------- actions
