@@ -23,7 +23,7 @@ from app.forms import ActionForm, ErrorList, details_form, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import in_sentence, translate
 from app.models import OnboardingRequest, Tenant
-from app.onboarding import access, drafts
+from app.onboarding import access, drafts, makers
 from app.onboarding.access import Action
 from app.onboarding.drafts import (
     QUESTION_COLLECTIVE,
@@ -221,6 +221,10 @@ def details(request_id: uuid.UUID) -> Response:
             for name, error in invalid.errors.items():
                 getattr(form, name).errors = [translate(error)]
         else:
+            if makers.vin_mismatch(onboarding, current_catalog()) is not None:
+                # The VIN names another maker: ask once whether to continue or switch.
+                db.session.commit()
+                return redirect(url_for("wizard.vin_maker", request_id=onboarding.id))
             return _after_answer(onboarding)
     errors = form_errors(form)
     return _page(
