@@ -1,7 +1,8 @@
 """Languages: English, Dutch, French and German, through Flask-Babel.
 
 The language is the one chosen with the switch on every page (a `lang` cookie, kept for
-a year), else the best match for the browser's Accept-Language, else English. Messages
+a year), else the best match for the browser's Accept-Language, else English. Beside it,
+the browser's time zone (a `tz` cookie) says in which zone times are shown. Messages
 live in app/translations/<language>/LC_MESSAGES/messages.po; the .mo files are compiled
 from them (installing the package does it, see setup.py; so do `make run`, `make test` and
 the test suite).
@@ -19,9 +20,11 @@ vehicle", but German "Ihr Elektrofahrzeug").
 from __future__ import annotations
 
 import os
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -30,6 +33,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    has_app_context,
     has_request_context,
     redirect,
     request,
@@ -46,6 +50,9 @@ LANGUAGES = {"en": "English", "nl": "Nederlands", "fr": "Français", "de": "Deut
 DEFAULT_LANGUAGE = "en"
 COOKIE_NAME = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 60 * 60  # a year, in seconds
+# The person's time zone, as their browser names it (static/js/app.js sets it, kept a
+# year like the language); times are shown in it, in UTC until it is known.
+TIMEZONE_COOKIE = "tz"
 TRANSLATIONS = Path(__file__).with_name("translations")
 
 # An entity's status as a person reads it (the stored values are the API's).
@@ -70,6 +77,17 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
+def current_timezone() -> tzinfo:
+    """The `tz` cookie's zone if it names a real one (e.g. "Europe/Brussels"), else UTC."""
+    name = request.cookies.get(TIMEZONE_COOKIE, "") if has_request_context() else ""
+    if not name or len(name) > 64:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
 def current_language() -> str:
     """The language code of this request's pages ("en", "nl", "fr" or "de")."""
     locale = get_locale()
@@ -79,15 +97,21 @@ def current_language() -> str:
 def in_sentence(text: str) -> str:
     """A label as it reads inside a sentence: "Electric vehicle" -> "electric vehicle".
 
-    Only the first letter is lowered, and not for an acronym ("EAN code") nor in German,
-    where nouns keep their capital ("Ihr Elektrofahrzeug").
+    Only the first letter is lowered, and not for an acronym ("EAN code"), a brand
+    ("Xenn reference") nor in German, where nouns keep their capital ("Ihr Elektrofahrzeug").
     """
     text = str(text)
-    if current_language() in _CAPITALISED_NOUNS:
+    if current_language() in _CAPITALISED_NOUNS or _starts_with_brand(text):
         return text
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         return text[0].lower() + text[1:]
     return text
+
+
+def _starts_with_brand(text: str) -> bool:
+    catalog = current_app.extensions.get("catalog") if has_app_context() else None
+    first_word = text.split(" ", 1)[0]
+    return catalog is not None and first_word in catalog.brand_names
 
 
 def translated(text: str) -> str:

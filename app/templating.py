@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from app.api.problems import http_error_response
 from app.catalog import Attribute, current_catalog
 from app.extensions import db
 from app.htmx import render
-from app.i18n import in_sentence
+from app.i18n import current_timezone, in_sentence
 
 STATUS_LABELS = {
     "Draft": _l("Not sent yet"),
@@ -46,6 +46,8 @@ REASON_LABELS = {
     "provider_error": _l("the manufacturer had a problem"),
     "canceled_by_provider": _l("the manufacturer ended it"),
     PAIRING_CODE_MISMATCH: _l("the pairing code did not match the device"),
+    "declined": _l("it was declined"),
+    "discarded": _l("the draft was discarded"),
 }
 
 
@@ -88,20 +90,33 @@ def _date_locale() -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
-    """ "27 November 2026, 18:48 UTC", "27. November 2026 um 18:48 UTC", ... (times in UTC)."""
+    """ "27 November 2026, 19:48 CET", "27. November 2026 um 19:48 CET", ...: in the
+    person's time zone (from their browser), the zone shown; UTC when it is not known."""
     if not value:
         return ""
     locale = _date_locale()
+    local = _local(value)
     return gettext(
-        "%(date)s, %(time)s UTC",
-        date=babel_dates.format_date(value, "long", locale=locale),
-        time=babel_dates.format_time(value, "HH:mm", tzinfo=babel_dates.UTC, locale=locale),
+        "%(date)s, %(time)s %(zone)s",
+        date=babel_dates.format_date(local, "long", locale=locale),
+        time=babel_dates.format_time(local, "HH:mm", tzinfo=local.tzinfo, locale=locale),
+        zone=local.tzname() or "UTC",
     )
 
 
-def format_date(value: datetime | None) -> str:
-    """ "27 November 2026", "27 november 2026", "27. November 2026", ... in the page's language."""
-    return babel_dates.format_date(value, "long", locale=_date_locale()) if value else ""
+def format_date(value: date | None) -> str:
+    """ "27 November 2026", "27 november 2026", "27. November 2026", ... in the page's
+    language; a moment's day as it is in the person's time zone."""
+    if not value:
+        return ""
+    day = _local(value) if isinstance(value, datetime) else value
+    return babel_dates.format_date(day, "long", locale=_date_locale())
+
+
+def _local(value: datetime) -> datetime:
+    # Stored times are UTC (a naive one is too).
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(current_timezone())
 
 
 def slug(value: str) -> str:

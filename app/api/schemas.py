@@ -135,7 +135,10 @@ class OnboardingRequestOut(BaseModel):
     requestType: Literal["Entity"]
     status: ApiStatus
     failureReason: str | None = Field(
-        description="Why a Failed request failed: expired, denied, device_not_found, ..."
+        description=(
+            "Why a Failed request failed: expired, denied, device_not_found, ...; "
+            "`declined` for a Canceled one the owner declined"
+        )
     )
     created: datetime
     updated: datetime
@@ -193,8 +196,9 @@ class AttributeOut(BaseModel):
     required: bool
     rule: Literal["vin", "ean", "pattern", "email", "choice", "text"]
     pattern: str | None = Field(
-        description="For rule `pattern`: the regular expression the "
-        "value matches once upper-cased without spaces and hyphens."
+        description="For rule `pattern`, or added to rule `vin` or `ean` (a Fluvius EAN is a "
+        "Belgian one: `54[0-9]{16}`): the regular expression the value matches once "
+        "normalised (compatibility forms folded, upper-cased, without spaces and hyphens)."
     )
     format: str | None = Field(description="The pattern in words.")
     example: str | None

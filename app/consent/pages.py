@@ -17,6 +17,7 @@ from app.catalog import current_catalog
 from app.consent import bp
 from app.consent.steps import OpenStep, handler_for, step_label
 from app.consent.steps.app_consent import AppConsent
+from app.consent.steps.base import scope_of
 from app.consent.urls import resume_url
 from app.extensions import db, login_manager
 from app.forms import ActionForm, form_errors
@@ -27,8 +28,8 @@ from app.onboarding import access
 from app.onboarding.access import Action
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.expiry import expire_on_open
-from app.onboarding.lifecycle import cancel_request
-from app.onboarding.states import Status, StepStatus
+from app.onboarding.lifecycle import cancel_request, decline_request
+from app.onboarding.states import Door, Status, StepStatus
 from app.onboarding.steps import (
     correct_information,
     current_step,
@@ -93,13 +94,22 @@ def overview(request_id: uuid.UUID) -> Response:
     if onboarding.status in (Status.DRAFT, Status.SUCCEEDED):
         return redirect(resume_url(onboarding))
     manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    principal = current_principal()
     return render(
         "consent/overview.html",
         onboarding=onboarding,
         manufacturer=manufacturer,
         current=current_step(onboarding),
         redo=steps_to_redo(onboarding),
-        cancel_form=ActionForm(),
+        scope=scope_of(onboarding),
+        # A request someone else asked for, nothing agreed yet: the page introduces it
+        # (who asks, the device, what is asked, how long it takes).
+        landing=(
+            onboarding.channel != Door.WIZARD
+            and onboarding.steps_done == 0
+            and not onboarding.is_final
+        ),
+        can_decline=access.can(principal, Action.CANCEL, onboarding),
     )
 
 
@@ -175,19 +185,55 @@ def correct_identifier(request_id: uuid.UUID, position: int) -> Response:
     return page.render(form_errors(form), form=ActionForm(), correction=form)
 
 
-@bp.post(f"{PREFIX}/cancel")
+@bp.route(f"{PREFIX}/cancel", methods=["GET", "POST"])
 def cancel(request_id: uuid.UUID) -> Response:
+    """Cancel a request, after a confirmation page (a form: it works without JavaScript)."""
     onboarding = _request(request_id)
     if isinstance(onboarding, Response):
         return onboarding
     if not access.can(current_principal(), Action.CANCEL, onboarding):
         abort(404)
+    if onboarding.is_final:
+        return redirect(url_for("main.home"))
     form = ActionForm()
-    if form.validate_on_submit() and not onboarding.is_final:
+    if form.validate_on_submit():
         cancel_request(onboarding, current_principal().actor, reason="canceled by the owner")
         db.session.commit()
         flash(gettext("The request was canceled. Nothing was connected."), "info")
-    return redirect(url_for("main.home"))
+        return redirect(url_for("main.home"))
+    return _confirm(onboarding, form, declining=False)
+
+
+@bp.route(f"{PREFIX}/decline", methods=["GET", "POST"])
+def decline(request_id: uuid.UUID) -> Response:
+    """ "Not now": the owner declines the request a link brought them (Canceled, reason
+    `declined`) and goes back to the partner's site when it gave a returnUrl."""
+    onboarding = _request(request_id)
+    if isinstance(onboarding, Response):
+        return onboarding
+    if not access.can(current_principal(), Action.CANCEL, onboarding):
+        abort(404)
+    if onboarding.is_final:
+        return redirect(resume_url(onboarding))
+    form = ActionForm()
+    if form.validate_on_submit():
+        decline_request(onboarding, current_principal().actor)
+        # Where to go is known before the commit, which would expire the request.
+        where = resume_url(onboarding)
+        db.session.commit()
+        flash(gettext("You declined the request. Nothing was connected."), "info")
+        return redirect(where)
+    return _confirm(onboarding, form, declining=True)
+
+
+def _confirm(onboarding: OnboardingRequest, form: ActionForm, declining: bool) -> Response:
+    return render(
+        "consent/cancel.html",
+        onboarding=onboarding,
+        form=form,
+        declining=declining,
+        back_url=url_for("consent.overview", request_id=onboarding.id),
+    )
 
 
 @bp.get(f"{PREFIX}/done")
@@ -197,6 +243,8 @@ def done(request_id: uuid.UUID) -> Response:
         return onboarding
     if onboarding.status != Status.SUCCEEDED or onboarding.entity is None:
         return redirect(resume_url(onboarding))
+    if not access.sees_done(current_principal(), onboarding):
+        abort(404)
     catalog = current_catalog()
     return render(
         "consent/done.html",
@@ -204,4 +252,5 @@ def done(request_id: uuid.UUID) -> Response:
         entity=onboarding.entity,
         entity_type=catalog.entity_type(onboarding.type),
         manufacturer=catalog.manufacturer(onboarding.type, onboarding.manufacturer),
+        scope=scope_of(onboarding),
     )

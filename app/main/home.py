@@ -21,10 +21,19 @@ from app.extensions import db
 from app.models import Entity, OnboardingRequest
 from app.onboarding import access, drafts
 from app.onboarding.access import Principal
+from app.onboarding.navigation import next_question
 from app.onboarding.states import FINAL, Status
 
 UNDER_WAY = [s.value for s in Status if s not in FINAL]
 DID_NOT_FINISH = [s.value for s in FINAL if s != Status.SUCCEEDED]
+
+
+def draft_progress(request: OnboardingRequest) -> tuple[int, int]:
+    """(the page a Draft resumes at, its number of pages, check answers included)."""
+    questions = drafts.questions_for(request)
+    upcoming = next_question(request, questions)
+    number = questions.index(upcoming) + 1 if upcoming else len(questions) + 1
+    return number, len(questions) + 1
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,12 @@ def owner_home(principal: Principal, limit: int | None) -> Home:
         drafts.remember_tenant_has_collectives(request.tenant_id, has_collectives)
     finished, more_finished = _first(
         select(OnboardingRequest)
-        .where(mine, OnboardingRequest.status.in_(DID_NOT_FINISH))
+        .where(
+            mine,
+            OnboardingRequest.status.in_(DID_NOT_FINISH),
+            # A draft the owner threw away is gone from their page.
+            OnboardingRequest.failure_reason.is_distinct_from(drafts.DISCARDED),
+        )
         .order_by(OnboardingRequest.last_activity_at.desc()),
         limit,
     )

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import Optional
 
 from app.consent import service as consent_service
 from app.consent.urls import resume_url
@@ -14,7 +14,7 @@ from app.extensions import db
 from app.forms import Form
 from app.htmx import render
 from app.main import bp
-from app.main.home import owner_home
+from app.main.home import draft_progress, owner_home
 from app.models import Entity, EntityStatus
 from app.onboarding import access
 from app.security import current_principal
@@ -49,6 +49,7 @@ def home() -> Response:
         more=listed.more,
         show_all=show_all,
         resume_url=resume_url,
+        draft_progress=draft_progress,
     )
 
 
@@ -60,12 +61,16 @@ DISCONNECT_REASONS = [
 ]
 
 
+# Withdrawing consent asks for nothing: the reason helps us, and is the owner's to give.
+NO_REASON = "not given"
+
+
 class DisconnectForm(Form):
     reason = RadioField(
-        _l("Why do you disconnect it?"),
+        _l("Why do you disconnect it? (optional)"),
         # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices.
         choices=[SelectChoice(value, label) for value, label, _hint in DISCONNECT_REASONS],
-        validators=[InputRequired(_l("Choose why you disconnect the device."))],
+        validators=[Optional()],
     )
 
 
@@ -82,7 +87,7 @@ def disconnect(entity_id: uuid.UUID) -> Response:
         return redirect(url_for("main.home"))
     form = DisconnectForm()
     if form.validate_on_submit():
-        if not consent_service.offboard(entity, form.reason.data, principal.actor):
+        if not consent_service.offboard(entity, form.reason.data or NO_REASON, principal.actor):
             # Another tab (or a double click) disconnected it a moment ago.
             db.session.commit()
             flash(gettext("This device is disconnected."), "info")

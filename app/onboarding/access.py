@@ -275,6 +275,20 @@ def can(principal: Principal, action: Action, request: OnboardingRequest) -> boo
     return principal.holds_link(request) and action in LINK_ACTIONS
 
 
+def sees_done(principal: Principal, request: OnboardingRequest) -> bool:
+    """The "connected" page, with how to disconnect: for the link holder and the owner
+    only (staff follow the request in their own pages)."""
+    if principal.holds_link(request):
+        return True
+    user = principal.user
+    return (
+        user is not None
+        and principal.is_owner
+        and request.tenant_id == user.tenant_id
+        and request.owner_id == user.id
+    )
+
+
 def can_offboard(principal: Principal, entity: Entity) -> bool:
     """Whether `principal` may disconnect `entity` (its owner, or an API key of the tenant)."""
     if principal.api_key_id is not None:

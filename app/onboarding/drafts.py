@@ -16,15 +16,19 @@ from app.models import Collective, OnboardingRequest, Tenant, User
 from app.onboarding.access import same_tenant, tenant_collective_clause
 from app.onboarding.audit import Actor, record_event, touch
 from app.onboarding.errors import InvalidAnswers, OnboardingError
-from app.onboarding.lifecycle import new_request
+from app.onboarding.lifecycle import new_request, set_status
 from app.onboarding.states import Door, Status
 
 # Wizard questions, in the order they are asked (the answered list holds these names).
 QUESTION_TYPE = "type"
 QUESTION_MANUFACTURER = "manufacturer"
 QUESTION_DETAILS = "details"
+QUESTIONS = (QUESTION_TYPE, QUESTION_MANUFACTURER, QUESTION_DETAILS)
+# The group is not asked on the way: check answers offers it (most owners have one home,
+# and asking every time cost a screen). Its page stays, opened from there.
 QUESTION_COLLECTIVE = "collective"
-QUESTIONS = (QUESTION_TYPE, QUESTION_MANUFACTURER, QUESTION_DETAILS, QUESTION_COLLECTIVE)
+# Why a Draft the owner threw away is Canceled; such drafts are not listed again.
+DISCARDED = "discarded"
 
 
 def _tenant_has_collectives(tenant_id: int) -> bool:
@@ -52,15 +56,39 @@ def remember_tenant_has_collectives(tenant_id: int, value: object) -> None:
 
 def questions_for(request: OnboardingRequest) -> list[str]:
     """The wizard questions that apply to this Draft, in the order they are asked: the
-    identifying details only when its manufacturer has some, the group only when the
-    tenant has groups."""
-    manufacturer = current_catalog().manufacturer(request.type, request.manufacturer)
+    manufacturer only when the type has more than one, the identifying details only when
+    its manufacturer has some."""
+    catalog = current_catalog()
+    entity_type = catalog.entity_type(request.type)
+    manufacturer = catalog.manufacturer(request.type, request.manufacturer)
     skip = set()
+    if entity_type is not None and only_manufacturer(entity_type.manufacturers) is not None:
+        skip.add(QUESTION_MANUFACTURER)
     if manufacturer is not None and not manufacturer.attributes:
         skip.add(QUESTION_DETAILS)
-    if not _tenant_has_collectives(request.tenant_id):
-        skip.add(QUESTION_COLLECTIVE)
     return [q for q in QUESTIONS if q not in skip]
+
+
+def offers_collective(request: OnboardingRequest) -> bool:
+    """Whether check answers offers a group: only when the tenant has groups."""
+    return _tenant_has_collectives(request.tenant_id)
+
+
+def only_manufacturer(manufacturers: Mapping[str, Manufacturer]) -> str | None:
+    """The one manufacturer of a type that has only one: its question answers itself."""
+    return next(iter(manufacturers)) if len(manufacturers) == 1 else None
+
+
+def is_blank(request: OnboardingRequest) -> bool:
+    """A Draft holding no more than its first answer (the kind of device): starting again
+    reuses it rather than leave two identical drafts."""
+    return (
+        request.status == Status.DRAFT
+        and set(request.answered) <= {QUESTION_TYPE}
+        and not request.information
+        and not request.properties
+        and request.collective_id is None
+    )
 
 
 def _answered(request: OnboardingRequest, *add: str, drop: tuple[str, ...] = ()) -> None:
@@ -107,12 +135,35 @@ def store_answers(
     request.device_id = manufacturer.device_id(information)
 
 
+def blank_draft(tenant: Tenant, owner: User) -> OnboardingRequest | None:
+    """The owner's latest Draft that holds no more than its first answer, if any."""
+    recent = db.session.scalars(
+        select(OnboardingRequest)
+        .where(
+            OnboardingRequest.tenant_id == tenant.id,
+            OnboardingRequest.owner_id == owner.id,
+            OnboardingRequest.created_by_id == owner.id,
+            OnboardingRequest.status == Status.DRAFT,
+            OnboardingRequest.channel == Door.WIZARD,
+        )
+        .order_by(OnboardingRequest.last_activity_at.desc())
+        .limit(20)
+    )
+    return next((r for r in recent if is_blank(r)), None)
+
+
 def start_draft(
     tenant: Tenant, owner: User | None, type_id: str, catalog: Catalog, actor: Actor
 ) -> OnboardingRequest:
-    """A new Draft request in the wizard, its type already chosen."""
-    if catalog.entity_type(type_id) is None:
+    """A Draft request in the wizard, its type already chosen: the owner's blank Draft
+    when there is one (starting again), else a new one."""
+    entity_type = catalog.entity_type(type_id)
+    if entity_type is None:
         raise OnboardingError(N_("Choose the kind of device from the list."))
+    reused = blank_draft(tenant, owner) if owner is not None else None
+    if reused is not None:
+        choose_type(reused, type_id, catalog, actor)
+        return reused
     return new_request(
         tenant,
         type_id,
@@ -122,16 +173,18 @@ def start_draft(
         created_by=owner,
         owner=owner,
         answered=[QUESTION_TYPE],
+        manufacturer=only_manufacturer(entity_type.manufacturers),
     )
 
 
 def choose_type(request: OnboardingRequest, type_id: str, catalog: Catalog, actor: Actor) -> None:
     _require_draft(request)
-    if catalog.entity_type(type_id) is None:
+    entity_type = catalog.entity_type(type_id)
+    if entity_type is None:
         raise OnboardingError(N_("Choose the kind of device from the list."))
     if type_id != request.type:
         request.type = type_id
-        request.manufacturer = None
+        request.manufacturer = only_manufacturer(entity_type.manufacturers)
         request.information = {}
         request.properties = {}
         request.device_id = None
@@ -194,6 +247,12 @@ def choose_collective(
         question=QUESTION_COLLECTIVE,
         value=str(collective.id) if collective else None,
     )
+
+
+def discard_draft(request: OnboardingRequest, actor: Actor) -> None:
+    """The owner throws a Draft away: Canceled (reason `discarded`), on its timeline."""
+    _require_draft(request)
+    set_status(request, Status.CANCELED, actor, reason=DISCARDED)
 
 
 def ask_again(request: OnboardingRequest, question: str) -> None:

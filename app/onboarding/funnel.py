@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 STAGE_CREATED = 0
 STAGE_SUBMITTED = 10
 STAGE_SUCCEEDED = 100
-QUESTION_COUNT = 4  # app.onboarding.drafts.QUESTIONS
+QUESTION_COUNT = 4  # app.onboarding.drafts.QUESTIONS, and the group chosen on check answers
 
 
 def stage_of(request: OnboardingRequest) -> int:

@@ -107,6 +107,17 @@ def cancel_request(request: OnboardingRequest, actor: Actor, reason: str | None 
         record_event(request, "cancel_reason", actor, reason=reason)
 
 
+DECLINED = "declined"
+
+
+def decline_request(request: OnboardingRequest, actor: Actor) -> None:
+    """The owner said "not now" to the request a link brought them: Canceled, reason
+    `declined` (again: no change)."""
+    if request.status == Status.CANCELED:
+        return
+    set_status(request, Status.CANCELED, actor, reason=DECLINED)
+
+
 def expire_if_due(request: OnboardingRequest, max_age: timedelta) -> bool:
     """Fail a request still not final `max_age` after it was created (reason `expired`)."""
     if request.is_final or request.created_at + max_age > utcnow():

@@ -12,7 +12,7 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app.models import OnboardingRequest
-from app.onboarding.states import Status
+from app.onboarding.states import Status, StepKind, StepStatus
 
 
 class Place(StrEnum):
@@ -21,6 +21,8 @@ class Place(StrEnum):
     CONSENT = "consent"  # the consent overview: the steps and where they stand
     DONE = "done"  # succeeded: the device is connected
     PARTNER = "partner"  # final, and the partner asked for its owner back
+    STEP = "step"  # one consent step's own page
+    MANUFACTURER = "manufacturer"  # straight to the manufacturer's sign-in (a redirect step)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Where:
     place: Place
     question: str | None = None  # for QUESTION
     url: str | None = None  # for PARTNER
+    position: int | None = None  # for STEP and MANUFACTURER
 
 
 def next_question(request: OnboardingRequest, questions: Sequence[str]) -> str | None:
@@ -47,6 +50,24 @@ def where_next(request: OnboardingRequest, questions: Sequence[str] = ()) -> Whe
     if request.status == Status.SUCCEEDED:
         return Where(Place.DONE)
     return Where(Place.CONSENT)
+
+
+def declares_on_check(step_kinds: Sequence[str]) -> bool:
+    """Whether check answers ends in the terms declaration (GOV.UK's "check answers, then
+    declaration"): when the request has one terms step and it comes first, agreeing there
+    is that step, and the consent overview and the terms page are not shown."""
+    return list(step_kinds).count(StepKind.TERMS) == 1 and step_kinds[0] == StepKind.TERMS
+
+
+def after_declaration(request: OnboardingRequest) -> Where:
+    """Where the owner goes after agreeing on check answers: straight to the manufacturer
+    when the next step is signing in there, else to the next step's own page."""
+    step = next((s for s in request.steps if s.status != StepStatus.DONE), None)
+    if step is None or request.is_final:
+        return where_next(request)
+    if step.kind == StepKind.REDIRECT:
+        return Where(Place.MANUFACTURER, position=step.position)
+    return Where(Place.STEP, position=step.position)
 
 
 def partner_return_url(request: OnboardingRequest) -> str | None:

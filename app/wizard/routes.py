@@ -15,13 +15,15 @@ from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
 from app.catalog import Manufacturer, current_catalog
+from app.consent import service as consent_service
+from app.consent.steps.terms import TermsForm, agree, shown_terms, terms_changed
 from app.consent.urls import resume_url
 from app.extensions import db
 from app.forms import ActionForm, ErrorList, details_form, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import in_sentence, translate
 from app.models import OnboardingRequest, Tenant
-from app.onboarding import access, drafts
+from app.onboarding import access, drafts, makers
 from app.onboarding.access import Action
 from app.onboarding.drafts import (
     QUESTION_COLLECTIVE,
@@ -31,9 +33,10 @@ from app.onboarding.drafts import (
 )
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.expiry import expire_on_open
+from app.onboarding.navigation import Place, after_declaration, declares_on_check
 from app.onboarding.states import Status
 from app.onboarding.steps import submit_request
-from app.security import current_principal
+from app.security import current_principal, safe_next
 from app.wizard import bp, flow
 from app.wizard.forms import NO_COLLECTIVE, CollectiveForm, ManufacturerForm, TypeForm
 
@@ -94,10 +97,9 @@ def _page(
         context["step_number"], context["step_count"] = flow.progress(onboarding, name)
         context["back_url"] = flow.previous_url(onboarding, name)
     else:
-        # No request yet: count as the next pages will, the check page included, and
-        # the group question only when the tenant has groups.
-        count = len(drafts.QUESTIONS) + (1 if current_user.tenant.collectives else 0)
-        context["step_number"], context["step_count"] = 1, count
+        # No request yet: count as the next pages will when every question applies, the
+        # check page included.
+        context["step_number"], context["step_count"] = 1, len(drafts.QUESTIONS) + 1
         context["back_url"] = url_for("main.home")
     return render(
         template, onboarding=onboarding, errors=errors, status=422 if errors else 200, **context
@@ -218,6 +220,10 @@ def details(request_id: uuid.UUID) -> Response:
             for name, error in invalid.errors.items():
                 getattr(form, name).errors = [translate(error)]
         else:
+            if makers.vin_mismatch(onboarding, current_catalog()) is not None:
+                # The VIN names another maker: ask once whether to continue or switch.
+                db.session.commit()
+                return redirect(url_for("wizard.vin_maker", request_id=onboarding.id))
             return _after_answer(onboarding)
     errors = form_errors(form)
     return _page(
@@ -302,7 +308,9 @@ def _answers(onboarding: OnboardingRequest, manufacturer: Manufacturer | None) -
                 "change": in_sentence(gettext(attribute.label)),
             }
         )
-    if QUESTION_COLLECTIVE in drafts.questions_for(onboarding):
+    if entity_type is not None and drafts.only_manufacturer(entity_type.manufacturers):
+        rows[1]["question"] = None  # the type's only manufacturer: nothing to change
+    if drafts.offers_collective(onboarding):
         rows.append(
             {
                 "label": gettext("Group"),
@@ -319,16 +327,29 @@ def _answers(onboarding: OnboardingRequest, manufacturer: Manufacturer | None) -
 @bp.route("/<uuid:request_id>/check", methods=["GET", "POST"])
 @login_required
 def check(request_id: uuid.UUID) -> Response:
+    """Check answers, then the declaration: agreeing to the terms here sends the request,
+    records the terms step's evidence and goes straight on to the manufacturer."""
     onboarding = _question_or_redirect(request_id, flow.CHECK)
     if isinstance(onboarding, Response):
         return onboarding
     catalog = current_catalog()
     manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
-    form = ActionForm()
-    errors: ErrorList = []
+    entity_type = catalog.entity_type(onboarding.type)
+    assert manufacturer is not None and entity_type is not None
+    declaration = declares_on_check([spec.kind for spec in manufacturer.steps])
+    terms, language = shown_terms(onboarding, entity_type, manufacturer)
+    form = TermsForm(data={"version": terms.version if declaration else ""})
     if form.validate_on_submit():
+        # The version comes only with the declaration shown; without it the request is
+        # sent and the terms are agreed on their own page.
+        posted = request.form.get("version", "")
+        agreed = declaration and bool(posted)
+        if agreed and posted != terms.version:
+            terms_changed()
+            return redirect(request.path)
+        actor = current_principal().actor
         try:
-            submit_request(onboarding, catalog, current_principal().actor)
+            submit_request(onboarding, catalog, actor)
         except InvalidAnswers:
             # An answer no longer passes (the rules changed): ask it again.
             db.session.rollback()
@@ -336,14 +357,59 @@ def check(request_id: uuid.UUID) -> Response:
             db.session.commit()
             flash(gettext("Please check these details again."), "info")
             return redirect(resume_url(onboarding))
-        db.session.commit()
-        return redirect(url_for("consent.overview", request_id=onboarding.id))
+        if agreed:
+            agree(onboarding, onboarding.steps[0], terms, language, actor)
+        return _after_check(onboarding, manufacturer)
     return _page(
         "wizard/check.html",
         onboarding,
         flow.CHECK,
-        errors,
+        [],
         form=form,
         rows=_answers(onboarding, manufacturer),
         manufacturer=manufacturer,
+        terms=terms if declaration else None,
+        next_step=manufacturer.steps[1] if declaration and len(manufacturer.steps) > 1 else None,
+    )
+
+
+def _after_check(onboarding: OnboardingRequest, manufacturer: Manufacturer) -> Response:
+    where = after_declaration(onboarding)
+    if where.place == Place.MANUFACTURER:
+        step = next(s for s in onboarding.steps if s.position == where.position)
+        url = consent_service.start_redirect(
+            onboarding, step, manufacturer, current_principal().actor
+        )
+        db.session.commit()
+        return redirect(url)
+    if where.place == Place.STEP:
+        url = url_for("consent.step", request_id=onboarding.id, position=where.position)
+    else:
+        url = resume_url(onboarding)
+    db.session.commit()
+    return redirect(url)
+
+
+# ---------------------------------------------------------------- discard a draft
+
+
+@bp.route("/<uuid:request_id>/discard", methods=["GET", "POST"])
+@login_required
+def discard(request_id: uuid.UUID) -> Response:
+    """Throw a Draft away, after a confirmation page (a form: it works without JavaScript)."""
+    onboarding = _own_request(request_id)
+    if onboarding.status != Status.DRAFT:
+        return redirect(resume_url(onboarding))
+    form = ActionForm()
+    if form.validate_on_submit():
+        drafts.discard_draft(onboarding, current_principal().actor)
+        db.session.commit()
+        flash(gettext("The draft was discarded."), "info")
+        return redirect(url_for("main.home"))
+    return render(
+        "wizard/discard.html",
+        onboarding=onboarding,
+        form=form,
+        # Keeping it goes back where the owner came from (home or check answers).
+        back_url=safe_next(request.args.get("next")) or url_for("main.home"),
     )

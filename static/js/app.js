@@ -32,7 +32,20 @@
     target.focus({ preventScroll: false });
   }
 
+  // The person's time zone, kept a year like the language: the server shows times in it
+  // (in UTC until it knows, and always without JavaScript; the zone is always shown).
+  function rememberTimeZone() {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    // Zone names ("Europe/Brussels") are safe in a cookie as they are.
+    if (!zone || !/^[A-Za-z0-9_+\/-]+$/.test(zone)) return;
+    if (document.cookie.split("; ").indexOf("tz=" + zone) !== -1) return;
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax" +
+      (location.protocol === "https:" ? "; secure" : "");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    rememberTimeZone();
     enhance(document);
   });
 

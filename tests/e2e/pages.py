@@ -108,10 +108,10 @@ class AppPage:
         self.audit(f"before choosing {label!r}")
         self.radio(label).check()
 
-    def button(self, name: str) -> Locator:
+    def button(self, name: str | Pattern[str]) -> Locator:
         return self.page.get_by_role("button", name=name, exact=True)
 
-    def press(self, name: str) -> None:
+    def press(self, name: str | Pattern[str]) -> None:
         """Click the button called `name`."""
         self.audit(f"before pressing {name!r}")
         self.button(name).click()
@@ -268,30 +268,36 @@ class Wizard(AppPage):
     ) -> None:
         """From the first question to "Check your answers", every answer valid.
 
-        `group` None means the tenant has no collectives (no group question).
+        The manufacturer question is skipped when the type has only one. `group` is chosen
+        from check answers ("Change group"); None leaves the device in no group (or the
+        tenant has none).
         """
         self.expect_heading(self.TYPE_HEADING)
-        self.answer(
-            re.compile(rf"^Who made your {re.escape(device_kind.lower())}\?$"), choice=device_kind
-        )
-        after_manufacturer = re.compile(
+        details = re.compile(
             rf"^Which {re.escape(manufacturer)} {re.escape(device_kind.lower())} is it\?$"
         )
-        self.answer(
-            after_manufacturer if fields else self._after_details(group), choice=manufacturer
-        )
+        asked = re.compile(rf"^Who made your {re.escape(device_kind.lower())}\?$")
+        after_type = details if fields else re.compile(rf"^{self.CHECK_HEADING}$")
+        self.answer(re.compile(f"{asked.pattern}|{after_type.pattern}"), choice=device_kind)
+        if asked.match(self.heading.inner_text().strip()):
+            self.answer(after_type, choice=manufacturer)
         if fields:
-            self.answer(self._after_details(group), fields=fields)
+            self.answer(self.CHECK_HEADING, fields=fields)
         if group is not None:
-            self.answer(self.CHECK_HEADING, choice=group)
+            self.choose_group(group)
 
-    def _after_details(self, group: str | None) -> str:
-        return self.GROUP_HEADING if group is not None else self.CHECK_HEADING
+    def choose_group(self, group: str) -> None:
+        """Check answers offers the group: change it there, and come back."""
+        self.expect_heading(self.CHECK_HEADING)
+        self.follow("Change group")
+        self.answer(self.CHECK_HEADING, choice=group)
 
-    def send(self) -> None:
-        """Send the checked answers: lands on the consent task list."""
-        self.press("Send and continue")
-        self.expect_heading(self.CONSENT_HEADING)
+    def send(self, then: str | Pattern[str] | None = None) -> None:
+        """Agree on check answers (the declaration): the request is sent and the terms
+        agreed; lands on the next step's page (`then`), or at the manufacturer."""
+        self.press(re.compile(r"^Agree and continue"))
+        if then is not None:
+            self.expect_heading(then)
 
     def next_step(self, heading: str | Pattern[str]) -> None:
         """From the consent task list, continue to the next step."""
@@ -300,7 +306,8 @@ class Wizard(AppPage):
         self.expect_heading(heading)
 
     def agree_to_terms(self) -> None:
-        """Accept the data-sharing terms: back on the task list."""
+        """Accept the data-sharing terms on their own page (a request sent from another
+        door): back on the task list."""
         self.expect_heading(self.TERMS_HEADING)
         self.press("I agree")
         self.expect_heading(self.CONSENT_HEADING)

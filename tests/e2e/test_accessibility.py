@@ -118,13 +118,7 @@ def test_owner_connects_a_xenn_meter_with_the_keyboard_alone(
     keys.arrow_to(wizard.radio(XENN.kind))
     keys.tab_to(wizard.button("Continue"))
     keys.press("Enter")
-    expect_swapped_to(wizard, "Who made your retrofit meter reader?")
-
-    keys.tab_to(wizard.radio("Xenn"), limit=1)
-    keys.press("Space")
-    expect(wizard.radio("Xenn")).to_be_checked()
-    keys.tab_to(wizard.button("Continue"))
-    keys.press("Enter")
+    # Xenn is its type's only manufacturer: the details come next.
     details = "Which Xenn retrofit meter reader is it?"
     expect_swapped_to(wizard, details)
 
@@ -139,8 +133,12 @@ def test_owner_connects_a_xenn_meter_with_the_keyboard_alone(
     expect(wizard.field(XENN.field)).to_be_focused()
     keys.replace(XENN.right)
     keys.press("Enter")
-    expect_swapped_to(wizard, Wizard.GROUP_HEADING)
+    expect_swapped_to(wizard, Wizard.CHECK_HEADING)
 
+    # The group, offered on check answers.
+    keys.tab_to(page.get_by_role("link", name="Change group"))
+    keys.press("Enter")
+    expect_swapped_to(wizard, Wizard.GROUP_HEADING)
     keys.tab_to(wizard.radio("Home"), limit=1)
     keys.press("Space")
     expect(wizard.radio("Home")).to_be_checked()
@@ -148,21 +146,8 @@ def test_owner_connects_a_xenn_meter_with_the_keyboard_alone(
     keys.press("Enter")
     expect_swapped_to(wizard, Wizard.CHECK_HEADING)
 
-    keys.tab_to(wizard.button("Send and continue"))
-    keys.press("Enter")
-    expect_swapped_to(wizard, Wizard.CONSENT_HEADING)
-
-    keys.tab_to(page.get_by_role("link", name="Continue", exact=True))
-    keys.press("Enter")
-    expect_swapped_to(wizard, Wizard.TERMS_HEADING)
-
-    # The terms scroll in a box of their own, which takes focus so keys can scroll it.
-    keys.tab_to(page.get_by_role("region", name=re.compile("^Data-sharing terms")), limit=1)
-    keys.tab_to(wizard.button("I agree"), limit=1)
-    keys.press("Enter")
-    expect_swapped_to(wizard, Wizard.CONSENT_HEADING)
-
-    keys.tab_to(page.get_by_role("link", name="Continue", exact=True))
+    # The declaration: the terms are read in place (no box of their own to scroll).
+    keys.tab_to(wizard.button("Agree and continue"))
     keys.press("Enter")
     expect_swapped_to(wizard, Wizard.PAIRING_HEADING)
 
@@ -228,10 +213,7 @@ def test_app_approval_waiting_page_is_announced_and_calm(
     wizard.start(
         "Electric vehicle", "Kia", {"Vehicle identification number (VIN)": "KNAZZZ8V0KA000000"}
     )
-    wizard.send()
-    wizard.next_step(Wizard.TERMS_HEADING)
-    wizard.agree_to_terms()
-    wizard.next_step("Allow access in the Kia app")
+    wizard.send("Allow access in the Kia app")
     wizard.press("Send the request to my Kia app")
 
     live = page.locator("[aria-live=polite]").filter(

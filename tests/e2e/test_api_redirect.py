@@ -4,6 +4,8 @@ browser, gives consent on our hosted pages, and the partner sees the Entity over
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,7 +59,9 @@ def give_consent(page: Page, redirect_link: str) -> None:
     page.goto(redirect_link)
     wizard = Wizard(page)
     wizard.expect_url(path_pattern("onboarding", "{id}", "consent"))
-    expect(page.get_by_text("You have done 0 of 2 steps.")).to_be_visible()
+    # The link lands on who asks, the device, what is asked and how long it takes.
+    expect(page.get_by_text(re.compile(r"asks you to connect your"))).to_be_visible()
+    expect(page.get_by_text("It takes about 3 minutes, in 2 steps:")).to_be_visible()
     wizard.next_step(Wizard.TERMS_HEADING)
     wizard.agree_to_terms()
     wizard.next_step(Wizard.PAIRING_HEADING)
@@ -115,6 +119,50 @@ def test_the_owner_lands_on_the_partners_return_url(
     assert partner.get(f"/onboarding/entities/{created['id']}")["status"] == "Succeeded"
 
 
+@pytest.mark.parametrize(
+    "javascript",
+    [
+        pytest.param(True, id="js"),
+        pytest.param(False, id="no-js"),
+    ],
+)
+def test_not_now_declines_and_returns_to_the_partner_with_status_canceled(
+    live_server: LiveServer,
+    make_page: MakePage,
+    partner: PartnerApi,
+    javascript: bool,
+    screenshot: Callable[[Page, str], Path | None],
+) -> None:
+    partner_site = live_server.url.replace("127.0.0.1", "localhost")
+    return_url = f"{partner_site}/static/favicon.svg?from=partner"
+    audi = {"type": "EV", "manufacturer": "Audi", "vin": "WAUZZZ8V0KA000000"}
+    status, created = partner.post("/onboarding/entities", {**audi, "returnUrl": return_url})
+    assert status == 201
+
+    for size in ("phone", "tablet", "desktop") if javascript else ("desktop",):
+        page = make_page(size, javascript=javascript)
+        page.goto(created["action"]["redirectLink"])
+        landing = Wizard(page)
+        landing.expect_heading(Wizard.CONSENT_HEADING)  # audited
+        expect(
+            page.get_by_text(re.compile(r"asks you to connect your Audi electric vehicle"))
+        ).to_be_visible()
+        expect(page.get_by_text("WAUZZZ8V0KA000000")).to_be_visible()
+        expect(page.locator("[data-consent-scope]")).to_have_count(2)
+        screenshot(page, f"hosted-landing-{size}{'' if javascript else '-nojs'}")
+
+    landing.follow("Not now: decline this request")
+    landing.expect_heading("Decline this request?")
+    screenshot(page, f"hosted-decline{'' if javascript else '-nojs'}")
+    landing.press("Yes, decline")
+
+    expect(page).to_have_url(re.compile(rf"^{re.escape(partner_site)}/static/favicon\.svg\?"))
+    query = parse_qs(urlsplit(page.url).query)
+    assert query == {"from": ["partner"], "id": [created["id"]], "status": ["Canceled"]}
+    fetched = partner.get(f"/onboarding/entities/{created['id']}")
+    assert (fetched["status"], fetched["failureReason"]) == ("Canceled", "declined")
+
+
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
 def test_the_audi_example_gets_a_redirect_link_to_the_hosted_pages(
     page: Page, partner: PartnerApi
@@ -130,7 +178,7 @@ def test_the_audi_example_gets_a_redirect_link_to_the_hosted_pages(
 
     page.goto(link)
     Wizard(page).expect_url(path_pattern("onboarding", created["id"], "consent"))
-    expect(page.get_by_text("You have done 0 of 2 steps.")).to_be_visible()
+    expect(page.get_by_text("It takes about 3 minutes, in 2 steps:")).to_be_visible()
 
 
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=True)

@@ -27,6 +27,7 @@ from tests.e2e.pages import AppPage, HomePage, SignInPage, Wizard, path_pattern
 
 OWNER = "owner@demo.example"
 VIN = "WAUZZZ8V0KA000000"
+KIA_VIN = "KNAZZZ8V0KA000000"  # a Kia's own WMI: the wizard asks nothing about its maker
 VIN_LABEL = "Vehicle identification number (VIN)"
 EV = "Electric vehicle"
 CONNECTED_EV = "Your electric vehicle is connected"
@@ -54,16 +55,22 @@ def send_request(
     manufacturer: str = "Audi",
     fields: dict[str, str] | None = None,
 ) -> Wizard:
-    """Sign in and send an EV request: the consent task list is shown."""
+    """Sign in and answer an EV request: check answers, ending in the declaration, is shown."""
     sign_in(page, live_server).connect_a_device()
     wizard = Wizard(page)
     wizard.start(EV, manufacturer, fields or {VIN_LABEL: VIN})
-    wizard.send()
     return wizard
 
 
 def to_sign_in_step(wizard: Wizard, manufacturer: str = "Audi") -> None:
-    """From the task list: agree to the terms, then open the sign-in step."""
+    """To the page before the manufacturer's sign-in. Check answers is it for the owner's
+    own wizard (agreeing there goes straight to the manufacturer); a link's task list
+    goes through the terms page, then the sign-in step."""
+    if wizard.heading.inner_text().strip() == Wizard.CHECK_HEADING:
+        expect(
+            wizard.page.get_by_text(f"When you agree, you go to {manufacturer} to sign in")
+        ).to_be_visible()
+        return
     wizard.next_step(Wizard.TERMS_HEADING)
     wizard.agree_to_terms()
     wizard.next_step(f"Sign in at {manufacturer} and allow access")
@@ -72,9 +79,12 @@ def to_sign_in_step(wizard: Wizard, manufacturer: str = "Audi") -> None:
 def at_the_manufacturer(
     page: Page, manufacturer: str = "Audi", button: str | None = None
 ) -> AppPage:
-    """Press the step's button to the manufacturer: its sandbox sign-in page opens."""
+    """Press the button to the manufacturer (the declaration on check answers, or the
+    step's own): its sandbox sign-in page opens."""
     step = AppPage(page)
-    step.press(button or f"Continue to {manufacturer}")
+    on_check = step.heading.inner_text().strip() == Wizard.CHECK_HEADING
+    default = f"Agree and continue to {manufacturer}" if on_check else f"Continue to {manufacturer}"
+    step.press(button or default)
     sandbox = AppPage(page)
     sandbox.expect_heading(f"Sign in to {manufacturer} (sandbox)")
     expect(page).to_have_url(re.compile(rf"/sandbox/{manufacturer.lower()}/authorize\?"))
@@ -113,7 +123,8 @@ def test_audi_ev_by_vin_from_sign_in_to_a_connected_entity(
 ) -> None:
     wizard = send_request(page, live_server)
     to_sign_in_step(wizard)
-    expect(page.get_by_text("We never see your Audi password.")).to_be_visible()
+    # Four screens before Audi: type, manufacturer, VIN, check answers with the declaration.
+    expect(wizard.progress).to_have_text("Step 4 of 4")
     sandbox = at_the_manufacturer(page)
     expect(sandbox.field("Email address")).to_have_value("owner@sandbox.example")
     expect(page.get_by_text("Sandbox accounts and what they do")).to_be_visible()
@@ -209,16 +220,14 @@ def test_device_not_on_the_account_corrected_then_connected(
 def test_app_consent_page_updates_by_itself(
     context: BrowserContext, page: Page, live_server: LiveServer, screenshot: Screenshot
 ) -> None:
-    wizard = send_request(page, live_server, manufacturer="Kia")
-    wizard.next_step(Wizard.TERMS_HEADING)
-    wizard.agree_to_terms()
-    wizard.next_step("Allow access in the Kia app")
+    wizard = send_request(page, live_server, manufacturer="Kia", fields={VIN_LABEL: KIA_VIN})
+    wizard.send("Allow access in the Kia app")
     wizard.press("Send the request to my Kia app")
     live = page.locator("[aria-live=polite]").filter(
         has_text="Waiting for your approval in the Kia app"
     )
     expect(live).to_be_visible()
-    expect(live).to_contain_text(VIN)
+    expect(live).to_contain_text(KIA_VIN)
     screenshot(page, "consent-app-waiting")
     loads: list[str] = []  # every page load in the owner's tab from now on
     page.on("request", lambda r: loads.append(r.url) if r.resource_type == "document" else None)
@@ -229,7 +238,7 @@ def test_app_consent_page_updates_by_itself(
         wizard.follow(re.compile(r"^Open the Kia app \(sandbox\)"))
     app_screen = AppPage(new_tab.value)
     app_screen.expect_heading("Kia app (sandbox)")
-    expect(new_tab.value.get_by_text(VIN)).to_be_visible()
+    expect(new_tab.value.get_by_text(KIA_VIN)).to_be_visible()
     app_screen.press("Approve")
     expect(app_screen.notice("You approved the request.")).to_be_visible()
 
@@ -253,15 +262,14 @@ def test_fluvius_smart_meter_by_ean_for_a_business(page: Page, live_server: Live
     wizard.answer("Who made your smart meter?", choice="Smart meter")
     wizard.answer("Which Fluvius smart meter is it?", choice="Fluvius")
     wizard.answer(
-        Wizard.GROUP_HEADING,
+        Wizard.CHECK_HEADING,
         choice="Business (B2B)",
         fields={"EAN code of the connection point": ean},
     )
-    wizard.answer(Wizard.CHECK_HEADING, choice="Home")
+    wizard.choose_group("Home")
     answers = wizard.answers()
     assert answers["EAN code of the connection point"] == ean
     assert answers["Type of contract"] == "Business (B2B)"
-    wizard.send()
     to_sign_in_step(wizard, "Fluvius")
 
     answer_at_the_manufacturer(at_the_manufacturer(page, "Fluvius"))
@@ -277,9 +285,11 @@ def test_consent_link_opened_in_a_fresh_browser_without_an_account(
     page: Page, live_server: LiveServer, make_page: MakePage
 ) -> None:
     send_request(page, live_server)
-    match = re.search(r"/onboarding/([0-9a-f-]{36})/consent", page.url)
+    match = re.search(r"/onboarding/([0-9a-f-]{36})/check", page.url)
     assert match, page.url
     request_id = uuid.UUID(match.group(1))
+    # The owner agrees and goes to Audi, but finishes from the link on another device.
+    at_the_manufacturer(page)
     with live_server.app.test_request_context(base_url=live_server.url):
         link = consent_url(db.session.get(OnboardingRequest, request_id))
         db.session.commit()  # a link is a record, as a page showing it would commit
@@ -292,7 +302,7 @@ def test_consent_link_opened_in_a_fresh_browser_without_an_account(
     wizard.expect_heading(Wizard.CONSENT_HEADING)
     expect(owner.get_by_role("button", name="Sign out")).to_have_count(0)
     expect(owner.get_by_role("button", name="Cancel this request")).to_have_count(0)
-    to_sign_in_step(wizard)
+    wizard.next_step("Sign in at Audi and allow access")
     answer_at_the_manufacturer(at_the_manufacturer(owner))
 
     expect_connected(owner)
@@ -315,8 +325,8 @@ def test_offboarding_from_the_home_page(
     home.device_rows.first.get_by_role("link", name=re.compile(r"^Disconnect")).click()
     disconnect = AppPage(page)
     disconnect.expect_heading(f"Disconnect Audi electric vehicle · {VIN}?")
-    disconnect.press("Disconnect")
-    disconnect.expect_errors("Choose why you disconnect the device.")
+    # Withdrawing consent asks for no reason; one may be given.
+    expect(page.get_by_text("Why do you disconnect it? (optional)")).to_be_visible()
     disconnect.choose("I no longer want to share its data")
     screenshot(page, "consent-disconnect")
     disconnect.press("Disconnect")
@@ -333,3 +343,46 @@ def test_offboarding_from_the_home_page(
         assert (grant.access_token, grant.refresh_token) == (None, None)
         assert crypto.decrypt(grant.access_token) is None
         db.session.remove()
+
+
+def test_without_javascript_the_waiting_page_offers_a_refresh(
+    make_page: MakePage, live_server: LiveServer, screenshot: Screenshot
+) -> None:
+    page = make_page("desktop", javascript=False)
+    wizard = send_request(page, live_server, manufacturer="Kia", fields={VIN_LABEL: KIA_VIN})
+    wizard.send("Allow access in the Kia app")
+    wizard.press("Send the request to my Kia app")
+    live = page.locator("[aria-live=polite]")
+    expect(live).to_contain_text("Waiting for your approval in the Kia app")
+    # Nothing promises an update the page cannot make by itself; a button asks again.
+    expect(page.get_by_text("This page updates by itself.")).to_be_hidden()
+    refresh = page.get_by_role("link", name="Refresh")
+    expect(refresh).to_be_visible()
+    wizard.audit("waiting without JavaScript")
+    screenshot(page, "consent-app-waiting-nojs")
+    refresh.click()
+    wizard.expect_heading("Allow access in the Kia app")
+
+
+@desktop_only
+def test_canceling_a_request_asks_first(
+    page: Page, live_server: LiveServer, screenshot: Screenshot
+) -> None:
+    wizard = send_request(page, live_server, manufacturer="Kia", fields={VIN_LABEL: KIA_VIN})
+    wizard.send("Allow access in the Kia app")
+    page.goto(re.sub(r"/steps/\d+$", "/consent", page.url))
+    wizard.expect_heading(Wizard.CONSENT_HEADING)
+    wizard.follow("Cancel this request")
+    wizard.expect_heading("Cancel this request?")
+    screenshot(page, "consent-cancel-confirm")
+    wizard.follow("Go back")
+    wizard.expect_heading(Wizard.CONSENT_HEADING)
+    wizard.follow("Cancel this request")
+    wizard.press("Yes, cancel it")
+    home = HomePage(page)
+    home.expect_heading(HomePage.HEADING)
+    expect(home.notice("The request was canceled. Nothing was connected.")).to_be_visible()
+    # It did not finish: its own page says so, from the home page's list.
+    page.get_by_role("region", name="Requests that did not finish").get_by_role("link").click()
+    wizard.expect_heading(Wizard.CONSENT_HEADING)
+    expect(page.get_by_text("This request is canceled. Nothing was connected.")).to_be_visible()

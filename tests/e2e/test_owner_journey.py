@@ -105,24 +105,29 @@ def onboard(
 
     home.connect_a_device()
     wizard.expect_url(path_pattern("onboarding", "new"))
-    expect(wizard.progress).to_have_text("Step 1 of 5")
+    expect(wizard.progress).to_have_text("Step 1 of 4")
     shot("type")
 
-    wizard.answer(f"Who made your {kind}?", choice=device.kind)
-    wizard.expect_url(path_pattern("onboarding", "{id}", "manufacturer"))
-    # A list this short has no search box (the EV list has one; see the filter test).
-    expect(page.get_by_role("searchbox", name="Search the list")).to_have_count(0)
-    radios = page.get_by_role("radio")
-    expect(radios).to_have_count(len(device.manufacturers))
-    for name, radio in zip(device.manufacturers, radios.all(), strict=True):
-        expect(radio).to_have_accessible_name(name)
-    expect(wizard.progress).to_have_text("Step 2 of 5")
-    shot("manufacturer")
-
-    wizard.answer(details_heading, choice=device.manufacturer)
+    # A type with one manufacturer does not ask it: the owner goes straight to the details.
+    asks_manufacturer = len(device.manufacturers) > 1
+    pages = 4 if asks_manufacturer else 3
+    if asks_manufacturer:
+        wizard.answer(f"Who made your {kind}?", choice=device.kind)
+        wizard.expect_url(path_pattern("onboarding", "{id}", "manufacturer"))
+        # A list this short has no search box (the EV list has one; see the filter test).
+        expect(page.get_by_role("searchbox", name="Search the list")).to_have_count(0)
+        radios = page.get_by_role("radio")
+        expect(radios).to_have_count(len(device.manufacturers))
+        for name, radio in zip(device.manufacturers, radios.all(), strict=True):
+            expect(radio).to_have_accessible_name(name)
+        expect(wizard.progress).to_have_text(f"Step 2 of {pages}")
+        shot("manufacturer")
+        wizard.answer(details_heading, choice=device.manufacturer)
+    else:
+        wizard.answer(details_heading, choice=device.kind)
     wizard.expect_url(path_pattern("onboarding", "{id}", "details"))
     wizard.expect_no_errors()
-    expect(wizard.progress).to_have_text("Step 3 of 5")
+    expect(wizard.progress).to_have_text(f"Step {pages - 1} of {pages}")
     shot("details")
 
     # A wrong identifier: said in plain words, next to the field and in the summary.
@@ -134,25 +139,32 @@ def onboard(
     wizard.expect_url(path_pattern("onboarding", "{id}", "details"))
     shot("details-error")
 
-    wizard.answer(Wizard.GROUP_HEADING, fields={device.field: device.right})
-    wizard.expect_url(path_pattern("onboarding", "{id}", "collective"))
-    wizard.expect_no_errors()
-    expect(wizard.progress).to_have_text("Step 4 of 5")
-    shot("group")
-
-    wizard.answer(Wizard.CHECK_HEADING, choice="Home")
+    # The group is not asked on the way: check answers offers it.
+    wizard.answer(Wizard.CHECK_HEADING, fields={device.field: device.right})
     wizard.expect_url(path_pattern("onboarding", "{id}", "check"))
+    wizard.expect_no_errors()
     assert wizard.answers() == {
         "Device": device.kind,
         "Manufacturer": device.manufacturer,
         device.field: device.right,
-        "Group": "Home",
+        "Group": "No group",
     }
-    expect(wizard.progress).to_have_text("Step 5 of 5")
-    shot("check")
+    expect(wizard.progress).to_have_text(f"Step {pages} of {pages}")
+    wizard.follow("Change group")
+    wizard.expect_heading(Wizard.GROUP_HEADING)
+    wizard.expect_url(path_pattern("onboarding", "{id}", "collective"))
+    shot("group")
+    wizard.answer(Wizard.CHECK_HEADING, choice="Home")
+    assert wizard.answers()["Group"] == "Home"
 
     # "Change" goes to the question with the answer filled in, and comes back here.
-    wizard.follow(f"Change {device.field.lower()}")
+    # A label is lowered inside the sentence, but a brand keeps its capital.
+    in_sentence = (
+        device.field
+        if device.field.startswith(device.manufacturer)
+        else (device.field[0].lower() + device.field[1:])
+    )
+    wizard.follow(f"Change {in_sentence}")
     wizard.expect_heading(details_heading)
     wizard.expect_url(path_pattern("onboarding", "{id}", "details"))
     expect(wizard.field(device.field)).to_have_value(device.right)
@@ -160,23 +172,15 @@ def onboard(
     wizard.expect_url(path_pattern("onboarding", "{id}", "check"))
     assert wizard.answers()[device.field] == device.changed_shown
     assert wizard.answers()["Group"] == "Home"
+    # Check answers ends in the declaration: the terms in full, nothing scrolled away.
+    terms = page.get_by_role("region", name=re.compile("^Data-sharing terms"))
+    expect(terms).to_be_visible()
+    expect(terms).to_contain_text("Terms version")
+    expect(terms).to_contain_text("You can withdraw this consent at any moment")
+    shot("check")
 
-    wizard.send()
-    wizard.expect_url(path_pattern("onboarding", "{id}", "consent"))
-    expect(page.get_by_text("You have done 0 of 2 steps.")).to_be_visible()
-    shot("consent")
-
-    wizard.next_step(Wizard.TERMS_HEADING)
-    wizard.expect_url(path_pattern("onboarding", "{id}", "steps", "1"))
-    expect(page.get_by_role("region", name=re.compile("^Data-sharing terms"))).to_be_visible()
-    shot("terms")
-
-    wizard.agree_to_terms()
-    wizard.expect_url(path_pattern("onboarding", "{id}", "consent"))
-    expect(page.get_by_text("You have done 1 of 2 steps.")).to_be_visible()
-    shot("consent-after-terms")
-
-    wizard.next_step(Wizard.PAIRING_HEADING)
+    # Agreeing sends the request and records the terms: the pairing code is next.
+    wizard.send(Wizard.PAIRING_HEADING)
     wizard.expect_url(path_pattern("onboarding", "{id}", "steps", "2"))
     wizard.expect_no_errors()
     shot("pairing")
@@ -248,37 +252,64 @@ def test_leaving_mid_way_resumes_at_the_right_step_in_a_fresh_browser(
     first = context.new_page()
     sign_in(first, live_server).connect_a_device()
     wizard = Wizard(first)
-    wizard.answer("Who made your retrofit meter reader?", choice="Retrofit meter reader")
-    wizard.answer("Which Xenn retrofit meter reader is it?", choice="Xenn")
+    wizard.answer("Who made your smart meter?", choice="Smart meter")
+    wizard.answer("Which re.alto P1-Dongle smart meter is it?", choice="re.alto P1-Dongle")
     context.close()  # the browser is closed: no cookie, no page state survives
 
     page = make_context("desktop").new_page()
     home = sign_in(page, live_server)
     expect(home.unfinished).to_be_visible()
-    expect(home.unfinished).to_contain_text("Not sent yet · 2 answers saved")
-    home.continue_with("Xenn retrofit meter reader")
+    # What it is and how far it got, each said once.
+    expect(home.unfinished).to_contain_text("Not sent yet")
+    expect(home.unfinished).to_contain_text("Question 3 of 3")
+    expect(home.unfinished.get_by_text("Not sent yet")).to_have_count(1)
+    home.continue_with("re.alto P1-Dongle smart meter")
 
     wizard = Wizard(page)
-    wizard.expect_heading("Which Xenn retrofit meter reader is it?")
+    wizard.expect_heading("Which re.alto P1-Dongle smart meter is it?")
     wizard.expect_url(path_pattern("onboarding", "{id}", "details"))
     # The earlier answers are kept: Back shows them chosen.
     wizard.back_link().click()
-    wizard.expect_heading("Who made your retrofit meter reader?")
-    expect(wizard.radio("Xenn")).to_be_checked()
+    wizard.expect_heading("Who made your smart meter?")
+    expect(wizard.radio("re.alto P1-Dongle")).to_be_checked()
     wizard.back_link().click()
     wizard.expect_heading(Wizard.TYPE_HEADING)
-    expect(wizard.radio("Retrofit meter reader")).to_be_checked()
+    expect(wizard.radio("Smart meter")).to_be_checked()
 
     # Continuing without a change goes straight back to the first unanswered question.
-    wizard.answer("Which Xenn retrofit meter reader is it?")
-    wizard.answer(Wizard.GROUP_HEADING, fields={"Xenn reference": "P1000000000"})
-    wizard.answer(Wizard.CHECK_HEADING, choice="Home")
+    wizard.answer("Which re.alto P1-Dongle smart meter is it?")
+    wizard.answer(Wizard.CHECK_HEADING, fields={"Dongle code": "RA1B2C3D4E5F"})
     assert wizard.answers() == {
-        "Device": "Retrofit meter reader",
-        "Manufacturer": "Xenn",
-        "Xenn reference": "P1000000000",
-        "Group": "Home",
+        "Device": "Smart meter",
+        "Manufacturer": "re.alto P1-Dongle",
+        "Dongle code": "RA1B2C3D4E5F",
+        "Group": "No group",
     }
+
+
+def test_starting_again_reuses_the_blank_draft_and_a_draft_can_be_discarded(
+    page: Page, live_server: LiveServer, viewport: Viewport, screenshot: Screenshot
+) -> None:
+    home = sign_in(page, live_server)
+    home.connect_a_device()
+    wizard = Wizard(page)
+    wizard.answer("Who made your electric vehicle?", choice="Electric vehicle")
+    HomePage(page).open().connect_a_device()
+    wizard.answer("Who made your electric vehicle?", choice="Electric vehicle")
+    home = HomePage(page).open()
+    cards = home.unfinished.get_by_role("listitem")
+    expect(cards).to_have_count(1)  # never two identical drafts
+    expect(cards.first).to_contain_text("Electric vehicle")
+    expect(cards.first).to_contain_text("Question 2 of 3")
+    screenshot(page, f"home-drafts-{viewport.name}")
+
+    home.follow(re.compile(r"^Discard the draft for Electric vehicle"))
+    home.expect_heading("Discard this draft?")
+    screenshot(page, f"discard-draft-{viewport.name}")
+    home.press("Yes, discard it")
+    home.expect_heading(HomePage.HEADING)
+    expect(home.notice("The draft was discarded.")).to_be_visible()
+    expect(home.unfinished).to_have_count(0)
 
 
 @desktop_only
@@ -314,26 +345,22 @@ def test_manufacturer_filter_narrows_the_list_as_you_type(
 def test_browser_back_button_keeps_the_flow_working(page: Page, live_server: LiveServer) -> None:
     sign_in(page, live_server).connect_a_device()
     wizard = Wizard(page)
-    wizard.answer("Who made your retrofit meter reader?", choice="Retrofit meter reader")
-    wizard.answer("Which Xenn retrofit meter reader is it?", choice="Xenn")
-    wizard.answer(Wizard.GROUP_HEADING, fields={"Xenn reference": "P1000000000"})
+    wizard.answer("Which Xenn retrofit meter reader is it?", choice="Retrofit meter reader")
+    wizard.answer(Wizard.CHECK_HEADING, fields={"Xenn reference": "P1000000000"})
 
     # Back to the question just answered: it shows the answer and can be answered again.
     page.go_back()
     wizard.expect_heading("Which Xenn retrofit meter reader is it?")
     wizard.expect_url(path_pattern("onboarding", "{id}", "details"))
     expect(wizard.field("Xenn reference")).to_have_value("P1000000000")
-    wizard.answer(Wizard.GROUP_HEADING, fields={"Xenn reference": "P1000000001"})
-    wizard.answer(Wizard.CHECK_HEADING, choice="Home")
+    wizard.answer(Wizard.CHECK_HEADING, fields={"Xenn reference": "P1000000001"})
     assert wizard.answers()["Xenn reference"] == "P1000000001"
 
     # Back after sending: the answers can no longer change, so it shows where things stand.
-    wizard.send()
+    wizard.send(Wizard.PAIRING_HEADING)
     page.go_back()
     wizard.expect_heading(Wizard.CONSENT_HEADING)
     wizard.expect_no_errors()
-    wizard.next_step(Wizard.TERMS_HEADING)
-    wizard.agree_to_terms()
     wizard.next_step(Wizard.PAIRING_HEADING)
 
 
@@ -351,13 +378,13 @@ def test_sending_the_answers_again_shows_the_consent_page_with_a_notice(
     other.page.goto(page.url)
     other.expect_heading(Wizard.CHECK_HEADING)
 
-    wizard.send()
-    other.press("Send and continue")
+    wizard.send(Wizard.PAIRING_HEADING)
+    other.press("Agree and continue")
     other.expect_heading(Wizard.CONSENT_HEADING)
     notice = other.notice("Your answers were already sent, so they were not changed.")
     expect(notice).to_be_visible()
     other.expect_no_errors()
-    expect(other.page.get_by_text("You have done 0 of 2 steps.")).to_be_visible()
+    expect(other.page.get_by_text("You have done 1 of 2 steps.")).to_be_visible()
 
 
 @desktop_only
@@ -369,10 +396,7 @@ def test_double_click_on_the_last_step_creates_one_entity(
     sign_in(page, live_server).connect_a_device()
     wizard = Wizard(page)
     wizard.start("Retrofit meter reader", "Xenn", {"Xenn reference": "P1000000000"})
-    wizard.send()
-    wizard.next_step(Wizard.TERMS_HEADING)
-    wizard.agree_to_terms()
-    wizard.next_step(Wizard.PAIRING_HEADING)
+    wizard.send(Wizard.PAIRING_HEADING)
 
     wizard.fill("Pairing code", "750218")
     wizard.button("Pair the device").dblclick()
@@ -393,10 +417,7 @@ def test_two_pairing_submissions_at_once_create_one_entity(
     sign_in(page, live_server).connect_a_device()
     wizard = Wizard(page)
     wizard.start("Retrofit meter reader", "Xenn", {"Xenn reference": "P1000000000"})
-    wizard.send()
-    wizard.next_step(Wizard.TERMS_HEADING)
-    wizard.agree_to_terms()
-    wizard.next_step(Wizard.PAIRING_HEADING)
+    wizard.send(Wizard.PAIRING_HEADING)
     wizard.fill("Pairing code", "750218")
 
     statuses = page.get_by_role("button", name="Pair the device").evaluate(

@@ -156,9 +156,12 @@ def path_of(response: TestResponse) -> str:
 
 
 def start(client: FlaskClient, type_id: str) -> uuid.UUID:
-    """Answer the first question; return the new request's id."""
+    """Answer the first question; return the new request's id. The manufacturer question
+    comes next, unless the type has only one (then the details)."""
     response = client.post("/onboarding/new", data={"type": type_id})
-    match = re.fullmatch(r"/onboarding/([0-9a-f-]{36})/manufacturer", path_of(response))
+    match = re.fullmatch(
+        r"/onboarding/([0-9a-f-]{36})/(manufacturer|details|check)", path_of(response)
+    )
     assert match, response.headers["Location"]
     return uuid.UUID(match.group(1))
 
@@ -197,9 +200,20 @@ def walk_to_check(
 
 
 def submit(client: FlaskClient, request_id: uuid.UUID) -> TestResponse:
+    """Send the request without agreeing on check answers: the terms page is next."""
     response = client.post(url(request_id, "check"))
-    assert path_of(response) == url(request_id, "consent")
+    assert path_of(response) == url(request_id, "steps/1")
     return response
+
+
+def declare(client: FlaskClient, request_id: uuid.UUID) -> TestResponse:
+    """Agree on check answers (the declaration), as the page's button does."""
+    page = client.get(url(request_id, "check"))
+    version = re.search(r'name="version" value="([^"]+)"', page.text)
+    assert version, page.text
+    return client.post(
+        url(request_id, "check"), data={"version": version.group(1), "language": "en"}
+    )
 
 
 def accept_terms(client: FlaskClient, request_id: uuid.UUID, position: int = 1) -> TestResponse:
@@ -261,9 +275,9 @@ def add_requests(
     Sent requests go by turns into `collective_ids` and no collective."""
     from app.catalog import current_catalog
     from app.onboarding.audit import SYSTEM, Actor
-    from app.onboarding.drafts import start_draft
     from app.onboarding.intake import create_request
-    from app.onboarding.lifecycle import cancel_request
+    from app.onboarding.lifecycle import cancel_request, new_request
+    from app.onboarding.states import Door, Status
     from app.onboarding.steps import complete_step
 
     ids = []
@@ -278,7 +292,18 @@ def add_requests(
         for i in range(n):
             status = rounds[i % len(rounds)]
             if status == "Draft":
-                request = start_draft(tenant, owner, "RetrofitMeter", current_catalog(), actor)
+                # Made directly: the wizard's start would reuse the owner's blank draft.
+                request = new_request(
+                    tenant,
+                    "RetrofitMeter",
+                    actor,
+                    door=Door.WIZARD,
+                    status=Status.DRAFT,
+                    created_by=owner,
+                    owner=owner,
+                    answered=["type"],
+                    manufacturer="Xenn",
+                )
             else:
                 request = create_request(
                     tenant,

@@ -394,6 +394,12 @@ def test_device_not_on_the_account_can_be_corrected_then_retried(app, alice, aud
 
     assert path_of(corrected) == url(audi, "steps/2")
     assert get_request(app, audi).information == {"vin": CORRECTED_VIN}
+    # The corrected VIN was not tried yet: the warning names the one that was.
+    for headers in ({}, HX):
+        page = alice.get(url(audi, "steps/2"), headers=headers)
+        assert f"{AUDI_VIN} is not on the Audi account you used." in page.text
+        assert f"{CORRECTED_VIN} is not on the" not in page.text
+        assert f"You changed it to {CORRECTED_VIN}, which has not been tried yet." in page.text
     [event] = events_of(app, audi, "information_corrected")
     assert event.data == {"before": {"vin": AUDI_VIN}, "after": {"vin": CORRECTED_VIN}}
     assert path_of(connect(alice, audi)) == url(audi, "done")
@@ -1388,11 +1394,19 @@ def test_offboarding_twice_is_harmless(app, alice, audi, connected):
     assert path_of(alice.get(f"/devices/{connected.id}/disconnect")) == "/"
 
 
-def test_offboarding_needs_a_reason(app, alice, audi, connected):
+def test_offboarding_needs_no_reason(app, alice, audi, connected):
+    # Withdrawing consent is the owner's right: the reason is optional.
     response = alice.post(f"/devices/{connected.id}/disconnect", data={})
 
+    assert path_of(response) == "/"
+    assert entities_of(app, audi)[0].status == "Disconnected"
+    assert grants_of(app, audi)[0].access_token is None
+
+
+def test_offboarding_refuses_a_reason_not_offered(app, alice, audi, connected):
+    response = alice.post(f"/devices/{connected.id}/disconnect", data={"reason": "bored"})
+
     assert response.status_code == 422
-    assert "Choose why you disconnect the device." in response.text
     assert entities_of(app, audi)[0].status == "Connected"
     assert decrypt(app, grants_of(app, audi)[0].access_token)
 

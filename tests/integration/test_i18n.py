@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from flask_babel import force_locale
 
+from app.catalog.loader import load_catalog
 from app.i18n import COOKIE_MAX_AGE, in_sentence, translate
 from app.identifiers import IdentifierError, validate_vin
 from app.models import Entity
@@ -33,6 +34,8 @@ from tests.integration.helpers import (
 )
 
 DUTCH = "nl-BE,nl;q=0.9,en;q=0.5"
+
+XENN = load_catalog().manufacturer("RetrofitMeter", "Xenn")
 
 
 def browser(app, accept_language: str | None = None):
@@ -195,8 +198,8 @@ def test_dutch_validation_messages_from_the_identifier_rules(app, world):
     )
 
     empty = client.post(url(request_id, "details"), data={"vin": ""})
-    # The parameter (the catalog label) is translated too, lowered inside the sentence.
-    assert error_summary(empty) == ["Vul dit veld in: chassisnummer (VIN)."]
+    # The catalog's own sentence for an empty VIN, translated.
+    assert error_summary(empty) == ["Vul het VIN van uw voertuig in."]
 
 
 def test_catalog_pattern_descriptions_are_translated_in_messages(app, world):
@@ -242,8 +245,8 @@ def test_the_terms_are_shown_and_hashed_in_the_language_read(app, world):
     )
     submit(client, request_id)
     with app.test_request_context(), force_locale("nl"):
-        dutch = terms_for("Acme Energy", "meteruitlezer", "Xenn")
-    english = terms_for("Acme Energy", "retrofit meter reader", "Xenn")
+        dutch = terms_for("Acme Energy", "meteruitlezer", XENN)
+    english = terms_for("Acme Energy", "retrofit meter reader", XENN)
     assert dutch.sha256 != english.sha256
 
     page = client.get(url(request_id, "steps/1"))
@@ -428,14 +431,15 @@ def test_the_done_page_shows_the_date_in_german(app, world):
 
 def test_counts_read_naturally_in_each_language(app, world):
     client = signed_in(app, world, "fr")
-    request_id = start(client, "RetrofitMeter")
-    assert "Pas encore envoyé · 1 réponse enregistrée" in client.get("/").text
+    request_id = start(client, "SmartMeter")
+    home = client.get("/")
+    assert "Pas encore envoyé" in home.text and "Question 2 sur 3" in home.text
 
-    answer(client, request_id, "manufacturer", {"manufacturer": "Xenn"})
+    answer(client, request_id, "manufacturer", {"manufacturer": "re.alto P1-Dongle"})
 
     home = client.get("/")
-    assert "Pas encore envoyé · 2 réponses enregistrées" in home.text
-    assert "Xenn (lecteur de compteur)" in home.text
+    assert "Question 3 sur 3" in home.text
+    assert "re.alto P1-Dongle (compteur intelligent)" in home.text
 
 
 # ---------------------------------------------------------------- domain messages

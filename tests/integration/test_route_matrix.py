@@ -56,7 +56,11 @@ POLICY: dict[str, str] = {
     "wizard.manufacturer": "request",
     "wizard.details": "request",
     "wizard.collective": "request",
+    "wizard.vin_maker": "request",
+    "wizard.brand_not_listed": "request",
+    "wizard.brand_noted": "request",
     "wizard.check": "request",
+    "wizard.discard": "request",
     "wizard.start": "signed-in",
     "consent.resume": "request",
     "consent.overview": "request",
@@ -64,6 +68,7 @@ POLICY: dict[str, str] = {
     "consent.step_status": "request",
     "consent.correct_identifier": "request",
     "consent.cancel": "request",
+    "consent.decline": "request",
     "consent.done": "request",
     "consent.open_link": "public",
     "consent.oauth_callback": "public",
@@ -188,12 +193,12 @@ def objects(app: Flask, world: World) -> Objects:
         key_id, hook_id = key.id, hook.id
     alice = signed_in_client(app, world.alice)
     done = onboard_xenn(alice, str(world.household_id))
-    draft = start(alice, "EV")
     pending = walk_to_check(
         alice, "RetrofitMeter", "Xenn", {"reference": "P1000000001"}, str(world.household_id)
     )
     submit(alice, pending)
     accept_terms(alice, pending)
+    draft = start(alice, "EV")  # started last: starting again reuses a blank draft
     with in_db(app) as session:
         request = session.get(OnboardingRequest, pending)
         assert request is not None and request.status == Status.PENDING

@@ -7,10 +7,12 @@ import uuid
 
 import pytest
 
+from app.catalog.loader import load_catalog
 from app.models import ConsentStep, Entity, Event, OnboardingRequest
 from app.onboarding.states import Status, StepStatus
 from app.onboarding.terms import TERMS_VERSION, terms_for
 from tests.integration.helpers import (
+    AUDI_VIN,
     DONGLE_CODE,
     EAN,
     HX,
@@ -44,6 +46,7 @@ from tests.integration.helpers import (
 )
 
 ALREADY_SENT = "Your answers were already sent, so they were not changed."
+XENN = load_catalog().manufacturer("RetrofitMeter", "Xenn")
 
 
 @pytest.fixture
@@ -92,9 +95,19 @@ def xenn_at_check(alice, world) -> uuid.UUID:
     )
 
 
+def dongle_at_check(alice) -> uuid.UUID:
+    """A smart meter: its type has two manufacturers, so the manufacturer is asked."""
+    return walk_to_check(alice, "SmartMeter", "re.alto P1-Dongle", {"code": DONGLE_CODE})
+
+
+def at_check(alice, world, question: str) -> uuid.UUID:
+    # Xenn is its type's only manufacturer: that question answers itself.
+    return dongle_at_check(alice) if question == "manufacturer" else xenn_at_check(alice, world)
+
+
 QUESTION_PAGES = {
     "type": "What kind of device do you want to connect?",
-    "manufacturer": "Who made your retrofit meter reader?",
+    "manufacturer": "Who made your smart meter?",
     "details": "Which Xenn retrofit meter reader is it?",
     "collective": "Add this device to a group?",
     "check": "Check your answers",
@@ -131,7 +144,7 @@ def test_start_page_full_and_fragment(app, alice):
 
 @pytest.mark.parametrize("question", QUESTION_PAGES)
 def test_question_pages_full_and_fragment(alice, world, question):
-    request_id = xenn_at_check(alice, world)
+    request_id = at_check(alice, world, question)
 
     assert_full_page(alice.get(url(request_id, question)), QUESTION_PAGES[question])
     assert_fragment(alice.get(url(request_id, question), headers=HX), QUESTION_PAGES[question])
@@ -171,7 +184,8 @@ def test_a_good_answer_redirects_to_the_next_page(alice, world, question, header
 
     response = alice.post(url(request_id, question), data=VALID_ANSWERS[question], headers=headers)
 
-    expected = "consent" if question == "check" else "check"
+    # Sent without the declaration, the terms are agreed on their own page.
+    expected = "steps/1" if question == "check" else "check"
     assert path_of(response) == url(request_id, expected)
     assert "HX-Request" in response.headers["Vary"]
 
@@ -195,7 +209,7 @@ BAD_ANSWERS = {
 @pytest.mark.parametrize("question", BAD_ANSWERS)
 @pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
 def test_a_bad_answer_shows_the_page_again_with_the_error(alice, world, question, headers):
-    request_id = xenn_at_check(alice, world)
+    request_id = at_check(alice, world, question)
     data, field, message = BAD_ANSWERS[question]
 
     response = alice.post(url(request_id, question), data=data, headers=headers)
@@ -219,7 +233,8 @@ def at_details(client, type_id: str, manufacturer: str) -> uuid.UUID:
 
 DETAIL_ERRORS = [
     # type, manufacturer, posted, field, message
-    ("EV", "Audi", {"vin": ""}, "vin", "Enter vehicle identification number (VIN)."),
+    ("EV", "Audi", {"vin": ""}, "vin", "Enter your vehicle's VIN."),
+    ("EV", "Audi", {"vin": " - "}, "vin", "Enter the VIN."),
     ("EV", "Audi", {"vin": "WBA3A5C55CF25698"}, "vin", "A VIN has 17 characters; this one has 16."),
     (
         "EV",
@@ -274,8 +289,23 @@ DETAIL_ERRORS = [
         "ean",
         'An EAN has only digits; this one has "A" at position 18.',
     ),
-    ("SmartMeter", "Fluvius", {"ean": EAN}, "flow", "Choose type of contract."),
-    ("SmartMeter", "Fluvius", {"ean": EAN, "flow": "B2X"}, "flow", "Choose type of contract."),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "871694800000123452", "flow": "B2C"},
+        "ean",
+        "Fluvius connects Belgian connection points only, whose EAN starts with 54. Check the"
+        " EAN on your energy bill.",
+    ),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "", "flow": "B2C"},
+        "ean",
+        "Enter the EAN code of your connection point.",
+    ),
+    ("SmartMeter", "Fluvius", {"ean": EAN}, "flow", "Choose the type of contract."),
+    ("SmartMeter", "Fluvius", {"ean": EAN, "flow": "B2X"}, "flow", "Choose the type of contract."),
     (
         "SmartMeter",
         "re.alto P1-Dongle",
@@ -283,7 +313,14 @@ DETAIL_ERRORS = [
         "code",
         "This should be 12 letters and digits, for example RA1B2C3D4E5F.",
     ),
-    ("SmartMeter", "re.alto P1-Dongle", {"code": ""}, "code", "Enter dongle code."),
+    (
+        "SmartMeter",
+        "re.alto P1-Dongle",
+        {"code": ""},
+        "code",
+        "Enter the code of your re.alto dongle.",
+    ),
+    ("RetrofitMeter", "Xenn", {"reference": ""}, "reference", "Enter your Xenn reference."),
     (
         "RetrofitMeter",
         "Xenn",
@@ -420,7 +457,7 @@ def test_manufacturer_not_in_the_catalog_is_refused(app, alice, posted, message)
 )
 def test_collective_not_of_this_tenant_is_refused(app, alice, world, choice, message):
     request_id = at_details(alice, "EV", "Audi")
-    answer(alice, request_id, "details", {"vin": VIN}, expect="collective")
+    answer(alice, request_id, "details", {"vin": AUDI_VIN}, expect="check")
     posted = {
         None: {},
         "other-tenant": {"collective": str(world.other_collective_id)},
@@ -442,11 +479,11 @@ def test_collective_not_of_this_tenant_is_refused(app, alice, world, choice, mes
 
 def test_a_good_answer_after_errors_is_taken(app, alice):
     request_id = at_details(alice, "EV", "Tesla")
-    alice.post(url(request_id, "details"), data={"vin": "1HGCM82643A004352"})
+    alice.post(url(request_id, "details"), data={"vin": "5YJ3E1EA1KF000316"})
 
-    answer(alice, request_id, "details", {"vin": " 1hgcm8263-3a004352 "}, expect="collective")
+    answer(alice, request_id, "details", {"vin": " 5yj3e1ea0-kf000316 "}, expect="check")
 
-    assert get_request(app, request_id).information == {"vin": NORTH_AMERICAN_VIN}
+    assert get_request(app, request_id).information == {"vin": "5YJ3E1EA0KF000316"}
 
 
 # ---------------------------------------------------------------- order of the pages
@@ -457,7 +494,7 @@ def test_details_and_check_before_a_manufacturer_go_to_the_manufacturer(alice):
 
     for page in ("details", "collective", "check"):
         assert path_of(alice.get(url(request_id, page))) == url(request_id, "manufacturer")
-        assert path_of(alice.post(url(request_id, page), data={"vin": VIN})) == url(
+        assert path_of(alice.post(url(request_id, page), data={"vin": AUDI_VIN})) == url(
             request_id, "manufacturer"
         )
 
@@ -471,11 +508,12 @@ def test_collective_and_check_before_the_details_go_to_the_details(alice):
 
 def test_check_before_every_question_is_answered_goes_to_the_first_unanswered(alice):
     request_id = at_details(alice, "EV", "Audi")
-    answer(alice, request_id, "details", {"vin": VIN}, expect="collective")
 
-    assert path_of(alice.get(url(request_id, "check"))) == url(request_id, "collective")
-    assert path_of(alice.post(url(request_id, "check"))) == url(request_id, "collective")
-    assert path_of(alice.get(url(request_id))) == url(request_id, "collective")
+    assert path_of(alice.get(url(request_id, "check"))) == url(request_id, "details")
+    assert path_of(alice.post(url(request_id, "check"))) == url(request_id, "details")
+    assert path_of(alice.get(url(request_id))) == url(request_id, "details")
+    # The group, offered on check answers, opens only once the check page does.
+    assert path_of(alice.get(url(request_id, "collective"))) == url(request_id, "details")
 
 
 def test_no_collective_question_when_the_tenant_has_none(app):
@@ -483,7 +521,7 @@ def test_no_collective_question_when_the_tenant_has_none(app):
     alice = signed_in_client(app, world.alice)
     request_id = at_details(alice, "EV", "Audi")
 
-    answer(alice, request_id, "details", {"vin": VIN}, expect="check")
+    answer(alice, request_id, "details", {"vin": AUDI_VIN}, expect="check")
 
     assert path_of(alice.get(url(request_id, "collective"))) == url(request_id, "check")
     check = alice.get(url(request_id, "check"))
@@ -496,9 +534,9 @@ def test_no_collective_question_when_the_tenant_has_none(app):
 def test_manufacturer_without_details_skips_the_details(app, alice):
     request_id = start(alice, "PV")
 
-    answer(alice, request_id, "manufacturer", {"manufacturer": "Huawei"}, expect="collective")
+    answer(alice, request_id, "manufacturer", {"manufacturer": "Huawei"}, expect="check")
 
-    assert path_of(alice.get(url(request_id, "details"))) == url(request_id, "collective")
+    assert path_of(alice.get(url(request_id, "details"))) == url(request_id, "check")
 
 
 def test_consent_steps_are_taken_in_order(alice, world):
@@ -514,14 +552,31 @@ def test_consent_steps_are_taken_in_order(alice, world):
 
 
 def test_progress_and_back_links(alice, world):
-    request_id = xenn_at_check(alice, world)
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN})
 
     details = alice.get(url(request_id, "details"))
-    assert "Step 3 of 5" in details.text
+    assert "Step 3 of 4" in details.text
     assert f'class="back-link" href="{url(request_id, "manufacturer")}"' in details.text
     manufacturer = alice.get(url(request_id, "manufacturer"))
     assert f'class="back-link" href="{url(request_id, "type")}"' in manufacturer.text
     assert 'class="back-link" href="/"' in alice.get(url(request_id, "type")).text
+    check = alice.get(url(request_id, "check"))
+    assert "Step 4 of 4" in check.text
+    assert f'class="back-link" href="{url(request_id, "details")}"' in check.text
+    # The group is a side page of check answers: back there, and no step number.
+    group = alice.get(url(request_id, "collective"))
+    assert f'class="back-link" href="{url(request_id, "check")}"' in group.text
+    assert "Step " not in group.text
+
+
+def test_the_only_manufacturer_of_a_type_is_not_asked(alice, world):
+    request_id = start(alice, "RetrofitMeter")
+
+    assert path_of(alice.get(url(request_id))) == url(request_id, "details")
+    details = alice.get(url(request_id, "details"))
+    assert "Step 2 of 3" in details.text
+    assert f'class="back-link" href="{url(request_id, "type")}"' in details.text
+    assert path_of(alice.get(url(request_id, "manufacturer"))) == url(request_id, "details")
 
 
 def test_manufacturer_search_answers_htmx_with_the_options_only(alice):
@@ -579,7 +634,7 @@ def test_another_persons_request_is_not_found_on_every_url(app, alice, world, in
         data = {
             "type": "PV",
             "manufacturer": "BMW",
-            "vin": VIN,
+            "vin": AUDI_VIN,
             "collective": "none",
             "code": PAIRING_CODE,
             "version": TERMS_VERSION,
@@ -602,7 +657,7 @@ def test_unknown_request_ids_are_not_found(alice):
 
 
 def test_changing_the_type_drops_the_manufacturer_and_its_details(app, alice, world):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
 
     answer(alice, request_id, "type", {"type": "PV"}, expect="manufacturer")
 
@@ -616,23 +671,23 @@ def test_changing_the_type_drops_the_manufacturer_and_its_details(app, alice, wo
 
 
 def test_choosing_the_same_type_again_keeps_everything(app, alice, world):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
 
     answer(alice, request_id, "type", {"type": "EV"}, expect="check")
 
     request = get_request(app, request_id)
-    assert (request.manufacturer, request.information) == ("Audi", {"vin": VIN})
+    assert (request.manufacturer, request.information) == ("Audi", {"vin": AUDI_VIN})
 
 
 def test_changing_the_manufacturer_within_a_type_keeps_the_vin(app, alice, world):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
 
     answer(alice, request_id, "manufacturer", {"manufacturer": "BMW"}, expect="details")
 
-    assert get_request(app, request_id).information == {"vin": VIN}
+    assert get_request(app, request_id).information == {"vin": AUDI_VIN}
     details = alice.get(url(request_id, "details"))
     assert "Which BMW electric vehicle is it?" in details.text
-    assert f'value="{VIN}"' in details.text
+    assert f'value="{AUDI_VIN}"' in details.text
     answer(alice, request_id, "details", {"vin": VIN}, expect="check")
     check = alice.get(url(request_id, "check"))
     assert "BMW" in check.text and VIN in check.text and "Audi" not in check.text
@@ -655,14 +710,14 @@ def test_changing_the_manufacturer_drops_details_that_no_longer_apply(app, alice
 CHANGE_LINKS = {
     "type": {"type": "EV"},
     "manufacturer": {"manufacturer": "Audi"},
-    "details": {"vin": NORTH_AMERICAN_VIN},
+    "details": {"vin": "WAUZZZ8V5KA106598"},
     "collective": {"collective": "community"},
 }
 
 
 @pytest.mark.parametrize("question", CHANGE_LINKS)
 def test_change_link_returns_to_check_answers(app, alice, world, question):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
     check = alice.get(url(request_id, "check"))
     change = url(request_id, question)
     assert f'<a href="{change}">Change' in check.text
@@ -676,7 +731,7 @@ def test_change_link_returns_to_check_answers(app, alice, world, question):
     check = alice.get(url(request_id, "check"))
     assert check.status_code == 200
     if question == "details":
-        assert NORTH_AMERICAN_VIN in check.text
+        assert "WAUZZZ8V5KA106598" in check.text
     if question == "collective":
         assert "Sunny Street" in check.text
 
@@ -698,7 +753,7 @@ def test_answers_are_shown_back_on_their_pages(alice, world):
 
 @pytest.mark.parametrize("question", VALID_ANSWERS)
 def test_reposting_a_question_after_submission_changes_nothing(app, alice, world, question):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
     submit(alice, request_id)
     before = snapshot(app, request_id)
     posted = {"type": "PV", "manufacturer": "BMW", "vin": NORTH_AMERICAN_VIN, "collective": "none"}
@@ -760,7 +815,7 @@ def test_accepting_the_terms_records_the_evidence(app, world):
     sign_in(tablet, world.alice)
     request_id = xenn_at_check(tablet, world)
     submit(tablet, request_id)
-    terms = terms_for("Acme Energy", "retrofit meter reader", "Xenn")
+    terms = terms_for("Acme Energy", "retrofit meter reader", XENN)
     page = tablet.get(url(request_id, "steps/1"))
     assert terms.paragraphs[0] in page.text
     assert f"Terms version {TERMS_VERSION}" in page.text
@@ -841,7 +896,7 @@ def test_consent_steps_answer_htmx_posts(app, alice, world):
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        ("", "Enter the code"),
+        ("", "Enter the code."),
         ("48291", "This should be 6 digits, for example 750218."),
         ("ABCDEF", "This should be 6 digits, for example 750218."),
     ],
@@ -927,7 +982,7 @@ def test_fluvius_needs_an_ean_and_a_flow_stored_under_properties(app, alice, wor
         request_id,
         "details",
         {"ean": "54 1448 8200 1234 5678", "flow": "B2B"},
-        expect="collective",
+        expect="check",
     )
     answer(alice, request_id, "collective", {"collective": str(world.household_id)}, expect="check")
 
@@ -946,30 +1001,30 @@ def test_fluvius_needs_an_ean_and_a_flow_stored_under_properties(app, alice, wor
 
 
 def test_home_shows_drafts_to_continue_at_the_right_step(alice, world):
-    at_collective = at_details(alice, "EV", "Audi")
-    answer(alice, at_collective, "details", {"vin": VIN}, expect="collective")
+    at_check = at_details(alice, "EV", "Audi")
+    answer(alice, at_check, "details", {"vin": AUDI_VIN}, expect="check")
     at_manufacturer = start(alice, "PV")
 
     home = alice.get("/")
 
     assert "Continue where you left off" in home.text
-    assert f'href="{url(at_collective, "collective")}"' in home.text
+    assert f'href="{url(at_check, "check")}"' in home.text
     assert f'href="{url(at_manufacturer, "manufacturer")}"' in home.text
-    assert f"Audi electric vehicle · {VIN}" in home.text
+    assert f"Audi electric vehicle · {AUDI_VIN}" in home.text
     assert "No device is connected yet." in home.text
 
 
 def test_a_draft_resumes_after_signing_out_and_in_again(app, alice, world):
     request_id = at_details(alice, "SmartMeter", "Fluvius")
-    answer(alice, request_id, "details", {"ean": EAN, "flow": "B2C"}, expect="collective")
+    answer(alice, request_id, "details", {"ean": EAN, "flow": "B2C"}, expect="check")
     alice.post("/auth/logout")
-    assert path_of(alice.get(url(request_id, "collective"))).startswith("/auth/login")
+    assert path_of(alice.get(url(request_id, "check"))).startswith("/auth/login")
 
     later = app.test_client()  # another browser, another day
     sign_in(later, world.alice)
     home = later.get("/")
-    assert f'href="{url(request_id, "collective")}"' in home.text
-    assert path_of(later.get(url(request_id))) == url(request_id, "collective")
+    assert f'href="{url(request_id, "check")}"' in home.text
+    assert path_of(later.get(url(request_id))) == url(request_id, "check")
 
     details = later.get(url(request_id, "details"))
     assert f'value="{EAN}"' in details.text and radio_checked(details, "B2C")
@@ -980,7 +1035,7 @@ def test_a_draft_resumes_after_signing_out_and_in_again(app, alice, world):
 
 def test_home_lists_connected_devices_and_pending_requests(alice, world):
     onboard_xenn(alice, str(world.household_id))
-    pending = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, "none")
+    pending = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, "none")
     submit(alice, pending)
 
     home = alice.get("/")
@@ -1018,7 +1073,7 @@ def test_cancel_a_draft(app, alice, world):
     assert request.finished_at is not None
     assert path_of(alice.get(url(request_id, "details"))) == url(request_id, "consent")
     assert "This request is canceled" in alice.get(url(request_id, "consent")).text
-    assert path_of(alice.post(url(request_id, "details"), data={"vin": VIN})) == url(
+    assert path_of(alice.post(url(request_id, "details"), data={"vin": AUDI_VIN})) == url(
         request_id, "consent"
     )
     assert get_request(app, request_id).information == {}
@@ -1050,10 +1105,13 @@ def test_cancelling_twice_or_after_success_changes_nothing(app, alice, world):
     assert get_request(app, done).status == Status.SUCCEEDED
 
 
-def test_cancel_is_post_only(alice):
+def test_cancel_asks_before_it_cancels(app, alice):
     request_id = start(alice, "EV")
 
-    assert alice.get(url(request_id, "cancel")).status_code == 405
+    confirm = alice.get(url(request_id, "cancel"))
+
+    assert title_of(confirm) == "Cancel this request?" + TITLE_SUFFIX
+    assert get_request(app, request_id).status == Status.DRAFT
 
 
 # ---------------------------------------------------------------- CSRF on every step
@@ -1153,7 +1211,7 @@ def test_events_record_who_answered(app, alice):
 def test_a_step_url_of_a_draft_leads_back_to_its_question(alice):
     request_id = start(alice, "RetrofitMeter")
     response = alice.get(url(request_id, "steps/1"))
-    assert path_of(response) == url(request_id, "manufacturer")
+    assert path_of(response) == url(request_id, "details")
 
 
 def test_answering_a_canceled_draft_does_not_claim_it_was_sent(alice):

@@ -47,6 +47,17 @@ def test_every_type_has_a_label_and_description(catalog):
     assert all(t.description for t in catalog.types.values())
 
 
+def test_the_catalog_says_what_each_device_reads_and_which_commands_it_takes(catalog):
+    audi, renault = catalog.manufacturer("EV", "Audi"), catalog.manufacturer("EV", "Renault")
+    assert [s.name for s in audi.reads] == ["charge_state", "charged_energy", "odometer"]
+    assert [s.name for s in audi.commands] == ["charging"]
+    assert renault.reads == audi.reads and renault.commands == ()  # read-only
+    for meter in ("SmartMeter", "RetrofitMeter"):
+        for manufacturer in catalog.types[meter].manufacturers.values():
+            assert {s.name for s in manufacturer.reads} == {"grid_import", "grid_export"}
+            assert manufacturer.commands == ()
+
+
 @pytest.mark.parametrize("name", EV_MAKERS)
 def test_every_ev_needs_a_vin_then_terms_and_the_makers_own_consent(catalog, name):
     ev = catalog.manufacturer("EV", name)
@@ -159,6 +170,7 @@ VALID = """
 label = "Electric vehicle"
 description = "A car."
 steps = ["terms", "redirect"]
+reads = ["energy"]
 
 [types.EV.manufacturers.Audi]
 provider = "audi"
@@ -168,6 +180,7 @@ attributes = [{ name = "vin", label = "VIN", hint = "17 characters.", rule = "vi
 label = "Meter"
 description = "A meter."
 steps = ["terms", "pairing_code"]
+reads = ["energy"]
 
 [types.Meter.manufacturers.Xenn]
 
@@ -185,6 +198,9 @@ label = "Pairing code"
 hint = "6 digits."
 pattern = "[0-9]{6}"
 description = "6 digits"
+
+[scopes.energy]
+label = "energy used"
 """
 
 
@@ -205,13 +221,15 @@ def test_small_valid_catalog_loads(tmp_path):
 
     assert list(catalog.types) == ["EV", "Meter"]
     assert catalog.manufacturer("Meter", "Xenn").pairing.description == "6 digits"
+    assert [s.label for s in catalog.manufacturer("Meter", "Xenn").reads] == ["energy used"]
+    assert catalog.manufacturer("Meter", "Xenn").commands == ()
 
 
 BROKEN = {
     "invalid TOML": (
         VALID.replace('label = "Meter"', 'label = "Meter'),
         "is not valid TOML",
-        "(at line 12",
+        "(at line 13",
     ),
     "unknown rule": (
         VALID.replace('rule = "vin"', 'rule = "magic"'),
@@ -249,9 +267,19 @@ BROKEN = {
         "unknown step 'fax'",
     ),
     "pairing_code step without pairing table": (
-        VALID.split("[types.Meter.manufacturers.Xenn.pairing]")[0],
+        VALID.split("[types.Meter.manufacturers.Xenn.pairing]")[0] + '[scopes.energy]\nlabel = "e"',
         "types.Meter.manufacturers.Xenn",
         "a 'pairing_code' step needs a 'pairing' table",
+    ),
+    "nothing said to be read": (
+        VALID.replace('reads = ["energy"]\n', "", 1),
+        "types.EV.manufacturers.Audi",
+        "needs a non-empty 'reads' list of scopes",
+    ),
+    "unknown scope": (
+        VALID.replace('reads = ["energy"]', 'reads = ["energy", "mind"]', 1),
+        "types.EV.manufacturers.Audi.reads",
+        "unknown scope 'mind' (known: energy)",
     ),
     "first step not terms": (
         VALID.replace('steps = ["terms", "redirect"]', 'steps = ["redirect", "terms"]'),

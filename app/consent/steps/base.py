@@ -6,16 +6,30 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import request
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from app.catalog import EntityType, Manufacturer
+from app.catalog import EntityType, Manufacturer, current_catalog
 from app.consent import service
 from app.consent.urls import resume_url
 from app.forms import ErrorList, details_form
 from app.htmx import render
+from app.i18n import in_sentence
 from app.models import ConsentStep, OnboardingRequest
 from app.onboarding.access import Principal
 from app.onboarding.states import StepKind
+from app.onboarding.terms import scope_wording
+
+
+def scope_of(onboarding: OnboardingRequest) -> tuple[str, str]:
+    """What the request's connection reads and whether it sends commands, in the words of
+    its terms: every consent page shows these two sentences."""
+    catalog = current_catalog()
+    entity_type = catalog.entity_type(onboarding.type)
+    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
+    assert entity_type is not None and manufacturer is not None
+    device = in_sentence(gettext(entity_type.label))
+    return scope_wording(onboarding.tenant.name, device, manufacturer)
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,7 @@ class OpenStep:
             "approval": service.open_attempt(self.step),
             "identifier": service.device_identifier(self.onboarding, self.manufacturer),
             "step_template": self.handler.template,
+            "scope": scope_of(self.onboarding),
             **extra,
         }
 
