@@ -29,12 +29,20 @@ def database_uri_for(tmp_path: Path) -> str:
 @pytest.fixture
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     """A fresh app whose database has the schema and nothing else."""
+    uri = database_uri_for(tmp_path)
     flask_app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "testing",
             "PUBLIC_URL": "http://localhost",  # the test client's address
-            "SQLALCHEMY_DATABASE_URI": database_uri_for(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": uri,
+            # The concurrency tests send 50 requests at once through one app: a connection
+            # each, however slowly a loaded machine serves them.
+            "SQLALCHEMY_ENGINE_OPTIONS": (
+                {"pool_size": 5, "max_overflow": 55, "pool_timeout": 120}
+                if uri.startswith("postgresql")
+                else {}
+            ),
             "WTF_CSRF_ENABLED": request.node.get_closest_marker("csrf") is not None,
         }
     )
