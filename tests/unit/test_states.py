@@ -132,4 +132,4 @@ def test_entity_transitions(current, target, allowed):
 def test_live_entities_are_the_ones_still_standing_for_their_device():
     from app.onboarding.states import LIVE_ENTITY, EntityStatus
 
-    assert LIVE_ENTITY == {EntityStatus.CONNECTED, EntityStatus.NEEDS_RECONNECT}
+    assert {EntityStatus.CONNECTED, EntityStatus.NEEDS_RECONNECT} == LIVE_ENTITY
