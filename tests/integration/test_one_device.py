@@ -353,8 +353,8 @@ def test_a_grant_expired_from_the_sandbox_page_needs_reconnecting(
     alice.post("/sandbox/audi/grants", data={"grant": grant.group(1), "action": "expire"})
     assert 'name="grant"' not in alice.get("/sandbox/audi/grants").text
 
-    with app.test_request_context(), in_db(app):
-        assert check_entity_grants() == 1
+    result = app.test_cli_runner().invoke(args=["onboarding", "check-grants"])
+    assert result.output.strip() == "1 entit(y/ies) need reconnecting.", result.output
     [lapsed] = live_entities(app, world.acme_id)
     assert (lapsed.id, lapsed.status) == (entity.id, "NeedsReconnect")
 
