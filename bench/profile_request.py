@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 
 from database import fresh_database, upgrade
 from pyinstrument import Profiler
-from throughput import USER_AGENT, scenarios, seed
+from throughput import USER_AGENT, scenarios, seed, signed_in_client
 
 
 def main() -> int:
@@ -45,26 +44,14 @@ def main() -> int:
     from app import create_app
 
     app = create_app()
-    client = app.test_client()
+    client, token = signed_in_client(app, seeded["password"])
     environ = {"HTTP_USER_AGENT": USER_AGENT}
-    page = client.get("/auth/login", environ_base=environ)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    assert token, "no CSRF token"
-    client.post(
-        "/auth/login",
-        data={
-            "email": "owner@demo.example",
-            "password": seeded["password"],
-            "csrf_token": token[1],
-        },
-        environ_base=environ,
-    )
     # The test client keeps the cookie itself; the scenarios' Cookie header is not needed.
     types = client.get(
         "/api/v1/onboarding/entities/types",
         headers={"Authorization": f"Bearer {seeded['secret']}"},
     )
-    found = {s.name: s for s in scenarios(seeded, "", token[1], types.headers.get("ETag"))}
+    found = {s.name: s for s in scenarios(seeded, "", token, types.headers.get("ETag"))}
     scenario = found[args.scenario]
     headers = {k: v for k, v in scenario.headers.items() if k != "Cookie"}
 

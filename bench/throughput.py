@@ -384,6 +384,14 @@ end
 """
 
 
+def yardstick(scenario: Scenario) -> Scenario:
+    """The same requests sent to hello, which answers 200 to anything: its status is not
+    what is measured."""
+    return Scenario(
+        "hello", "", None, scenario.method, scenario.paths, scenario.headers, scenario.body
+    )
+
+
 def wrk(url: str, scenario: Scenario, seconds: int, connections: int) -> Run:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(wrk_script(scenario))
@@ -441,6 +449,25 @@ def check_answers(url: str, scenario: Scenario) -> None:
 # ---------------------------------------------------------------- CPU per request
 
 
+def signed_in_client(app: Any, password: str) -> tuple[Any, str]:
+    """A Flask test client signed in as the demo owner, and its session's CSRF token."""
+    client = app.test_client()
+    environ = {"HTTP_USER_AGENT": USER_AGENT}
+    page = client.get("/auth/login", environ_base=environ)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    if not token:
+        raise BenchError("no CSRF token on the sign-in page (in process)")
+    client.post(
+        "/auth/login",
+        data={"email": "owner@demo.example", "password": password, "csrf_token": token[1]},
+        environ_base=environ,
+    )
+    # A successful sign-in may give the session a new token: read it from a form again.
+    page = client.get("/", environ_base=environ)
+    again = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    return client, again[1] if again else token[1]
+
+
 def cpu_per_request(
     found: list[Scenario], seeded: dict[str, Any], env: dict[str, str], times: int = 100
 ) -> dict[str, tuple[float, float]]:
@@ -454,27 +481,14 @@ def cpu_per_request(
     from app import create_app
 
     app = create_app()
-    client = app.test_client()
+    client, token = signed_in_client(app, seeded["password"])
     environ = {"HTTP_USER_AGENT": USER_AGENT}
-    page = client.get("/auth/login", environ_base=environ)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    if not token:
-        raise BenchError("no CSRF token on the sign-in page (in process)")
-    client.post(
-        "/auth/login",
-        data={
-            "email": "owner@demo.example",
-            "password": seeded["password"],
-            "csrf_token": token[1],
-        },
-        environ_base=environ,
-    )
     hello = hello_app.test_client()
     figures = {}
     for scenario in found:
         # The test client keeps its own session cookie; the CSRF token is the session's.
         headers = {k: v for k, v in scenario.headers.items() if k != "Cookie"}
-        body = scenario.body.replace(f"csrf_token={scenario.csrf}", f"csrf_token={token[1]}")
+        body = scenario.body.replace(f"csrf_token={scenario.csrf}", f"csrf_token={token}")
         spent = []
         for target, expected in ((client, scenario.status), (hello, 200)):
             for i in range(times + 10):
@@ -580,35 +594,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             check_answers(app.url, scenario)
             # Warm-up: both servers' workers have imported and connected everything.
             wrk(app.url, scenario, 1, args.connections)
-            wrk(
-                hello.url,
-                Scenario(
-                    "hello",
-                    "",
-                    None,
-                    scenario.method,
-                    scenario.paths,
-                    scenario.headers,
-                    scenario.body,
-                ),
-                1,
-                args.connections,
-            )
+            wrk(hello.url, yardstick(scenario), 1, args.connections)
         loads = [os.getloadavg()[0]]
         for round_ in range(args.rounds):
             for result in results:
                 scenario = result.scenario
-                # hello answers 200 to anything; its status is not what is measured.
-                yardstick = Scenario(
-                    "hello",
-                    "",
-                    None,
-                    scenario.method,
-                    scenario.paths,
-                    scenario.headers,
-                    scenario.body,
-                )
-                pair = [(hello, yardstick, result.hello), (app, scenario, result.app)]
+                pair = [(hello, yardstick(scenario), result.hello), (app, scenario, result.app)]
                 for server, which, runs in pair if round_ % 2 == 0 else pair[::-1]:
                     runs.append(wrk(server.url, which, args.seconds, args.connections))
             loads.append(os.getloadavg()[0])

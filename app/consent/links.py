@@ -2,19 +2,21 @@
 without an account.
 
 Every link is a ConsentLink row; its token is the row's id, signed with SECRET_KEY, so a
-link can be revoked (a resend replaces the older ones) and support can see every link
-handed out. A link works for CONSENT_LINK_MAX_AGE from when it was made.
+link can be revoked (support's new link replaces the older ones; so does a message to
+another address than the last) and support can see every link handed out. A link works
+for CONSENT_LINK_MAX_AGE from when it was made.
 
 - `current_link(request, actor)` — the link to show or give out now (API `redirectLink`,
   the installer's QR code): the newest one still good, else a new one. Stable across
   page loads; creating one does not revoke others.
-- `new_link(request, actor, channel)` — a fresh link that revokes every older one (resend).
+- `new_link(request, actor, channel)` — a fresh link that revokes every older one (support's
+  resend, "show a new link").
 - `link_from_token(token)` — the link a token names, or LinkError saying why it cannot be used.
 
 Like the lifecycle's services these flush and never commit: the view owns the transaction.
 Opening a link lets the browser into the request (`app.security.grant_link`); that grant
 outlives the link's revocation, so an owner already in the steps (from the QR code) is not
-thrown out when a text message replaces the link.
+thrown out when support replaces the link.
 """
 
 from __future__ import annotations
@@ -135,18 +137,24 @@ def newest_link(request: OnboardingRequest) -> ConsentLink | None:
 
 
 def current_link(
-    request: OnboardingRequest, actor: Actor = SYSTEM, channel: str = LinkChannel.SHOWN
+    request: OnboardingRequest,
+    actor: Actor = SYSTEM,
+    channel: str = LinkChannel.SHOWN,
+    *,
+    record: bool = True,
 ) -> ConsentLink:
     """The link to give out now: the newest unrevoked one while it has at least half its
-    life left, else a new one (made by `actor`, for `channel`; older ones stay valid)."""
+    life left, else a new one (made by `actor`, for `channel`; older ones stay valid) and
+    a `link_created` event unless the caller records its own (`record=False`)."""
     now = utcnow()
     link = newest_link(request)
     if link is not None and now < link.created_at + max_age() * _REUSE_WHILE_LEFT:
         return link
     link = _make(request, actor, channel)
-    record_event(
-        request, "link_created", actor, link_id=str(link.id), channel=str(channel), revoked=0
-    )
+    if record:
+        record_event(
+            request, "link_created", actor, link_id=str(link.id), channel=str(channel), revoked=0
+        )
     return link
 
 
@@ -173,7 +181,7 @@ def replace_links(
 
 
 def new_link(request: OnboardingRequest, actor: Actor, channel: str) -> ConsentLink:
-    """A fresh link for `channel` that revokes every older link of the request (resend)."""
+    """A fresh link for `channel` that revokes every older link of the request."""
     link, revoked = replace_links(request, actor, channel)
     record_event(
         request,

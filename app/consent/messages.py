@@ -1,8 +1,11 @@
 """Sending a request's consent link to its owner by email or text message.
 
-`send_consent_link` is the one door: the installer's hand-over and support's resend both
-call it. It flushes and never commits; the view commits on success and rolls back when it
-raises (then nothing was sent and the older links still work).
+`send_consent_link` is the one door: the installer's hand-over, support's resend and the
+reminders call it. A message carries the link the request is already giving out (the
+installer's QR code, a text message and an email are one link the owner can use from any
+of them); support's resend asks for a new link, which stops the older ones. It flushes and
+never commits; the view commits on success and rolls back when it raises (then nothing was
+sent and the older links still work).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from app.extensions import db
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language, in_sentence
 from app.identifiers import N_
 from app.messaging import MailNotSent, SmsNotSent, SmsUnavailable, send_email, send_sms
-from app.models import ConsentLink, ConsentMessage, OnboardingRequest
-from app.onboarding.audit import Actor, record_event, touch
+from app.models import ConsentLink, ConsentMessage, OnboardingRequest, utcnow
+from app.onboarding.audit import SYSTEM, Actor, record_event, touch
 from app.onboarding.errors import OnboardingError
 from app.onboarding.states import Status
 from app.templating import device_name, format_date, type_label
@@ -103,6 +106,18 @@ def _previous(
     )
 
 
+def _went_elsewhere(request: OnboardingRequest, channel: str, recipient: str) -> bool:
+    """Whether the request's last message on `channel` went to someone else: a mistyped
+    address, or one the owner no longer uses, must not keep a working link."""
+    last = db.session.scalar(
+        select(ConsentMessage.recipient)
+        .where(ConsentMessage.request_id == request.id, ConsentMessage.channel == channel)
+        .order_by(ConsentMessage.created_at.desc(), ConsentMessage.id.desc())
+        .limit(1)
+    )
+    return last is not None and last != recipient
+
+
 def _replay(message: ConsentMessage) -> SentLink:
     return SentLink(message, message.link, links.link_url(message.link), replayed=True)
 
@@ -155,8 +170,11 @@ def send_consent_link(
     *,
     submission_key: str,
     language: str | None = None,
+    replace: bool = False,
 ) -> SentLink:
-    """Make a new link for the request (revoking the older ones) and send it to `to`.
+    """Send the request's consent link to `to`: its current link (`links.current_link`),
+    or a new one that revokes the older ones when `replace` asks for it or the last
+    message by this channel went to another recipient (a correction).
 
     `channel` is "email" or "sms"; `to` is checked and normalised (IdentifierError when it
     is not an address or mobile number). The message is in `language` (default: the
@@ -179,13 +197,19 @@ def send_consent_link(
         raise OnboardingError(N_("This request is finished: there is nothing left to consent to."))
     language = language if language in LANGUAGES else (current_language() or DEFAULT_LANGUAGE)
 
-    # Sending counts as activity on the request, and the touch comes first: its version
-    # check makes a concurrent twin of this submission (or any change to the request since
-    # it was read) fail here with StaleDataError, before anything is sent. The unique key
-    # on the message is the database's own guard behind it.
-    touch(request)
-    db.session.flush()
-    link, revoked = links.replace_links(request, actor, LinkChannel(channel.value))
+    # A person sending counts as activity on the request, and the touch comes first: its
+    # version check makes a concurrent twin of this submission (or any change to the
+    # request since it was read) fail here with StaleDataError, before anything is sent.
+    # A reminder is not activity (the request stays stalled in the console); for it, as
+    # for everyone, the unique key on the message is the database's guard.
+    if actor != SYSTEM:
+        touch(request)
+        db.session.flush()
+    if replace or _went_elsewhere(request, channel, recipient):
+        link, revoked = links.replace_links(request, actor, LinkChannel(channel.value))
+    else:
+        link = links.current_link(request, actor, LinkChannel(channel.value), record=False)
+        revoked = 0
     message = ConsentMessage(
         request=request,
         link=link,
@@ -194,7 +218,7 @@ def send_consent_link(
         submission_key=submission_key,
         language=language,
         sent_by=actor.label,
-        created_at=link.created_at,
+        created_at=utcnow(),
     )
     db.session.add(message)
     db.session.flush()

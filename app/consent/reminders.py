@@ -1,18 +1,20 @@
 """Reminders: a request waiting on its owner with no activity for REMINDER_AFTER gets its
 consent link again by email, at most REMINDER_MAX times, never once it is final.
 
-Each reminder goes through `send_consent_link` (a fresh link; the older ones stop working)
-and is a `reminder_sent` event on the timeline. Sending touches the request, so the next
-reminder waits another REMINDER_AFTER. Nothing here commits: the job owns each reminder's
-transaction.
+Each reminder goes through `send_consent_link` (with the link the request is already giving
+out, so the installer's QR code and earlier messages keep working) and is a
+`reminder_sent` event on the timeline. A reminder is not activity: the request stays
+stalled in the support console, and the next reminder waits REMINDER_AFTER from this one.
+Nothing here commits: the job owns each reminder's transaction.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from app.consent.messages import MessageChannel, send_consent_link
 from app.extensions import db
@@ -24,26 +26,30 @@ from app.onboarding.states import Status
 REMINDER = "reminder_sent"
 
 
-def reminders_sent(request: OnboardingRequest) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count(Event.id)).where(
-                Event.request_id == request.id, Event.kind == REMINDER
-            )
+def reminders_sent(request: OnboardingRequest) -> tuple[int, datetime | None]:
+    """How many reminders the request got, and when the last one went."""
+    count, last = db.session.execute(
+        select(func.count(Event.id), func.max(Event.at)).where(
+            Event.request_id == request.id, Event.kind == REMINDER
         )
-        or 0
-    )
+    ).one()
+    return int(count or 0), last
 
 
 def due_for_reminder() -> list[uuid.UUID]:
-    """Requests waiting on their owner, with an email address, quiet for long enough."""
+    """Requests waiting on their owner, with an email address, quiet for long enough since
+    the last activity and the last reminder."""
     cutoff = utcnow() - current_app.config["REMINDER_AFTER"]
+    reminded_lately = exists().where(
+        Event.request_id == OnboardingRequest.id, Event.kind == REMINDER, Event.at > cutoff
+    )
     return list(
         db.session.scalars(
             select(OnboardingRequest.id).where(
                 OnboardingRequest.status == Status.PENDING,
                 OnboardingRequest.email.is_not(None),
                 OnboardingRequest.last_activity_at <= cutoff,
+                ~reminded_lately,
             )
         )
     )
@@ -64,9 +70,11 @@ def remind(request: OnboardingRequest) -> bool:
     """Send the next reminder if one is due (raises MessageNotSent when it could not go)."""
     if request.status != Status.PENDING or request.is_final or not request.email:
         return False
-    if request.last_activity_at > utcnow() - current_app.config["REMINDER_AFTER"]:
+    cutoff = utcnow() - current_app.config["REMINDER_AFTER"]
+    count, last = reminders_sent(request)
+    if request.last_activity_at > cutoff or (last is not None and last > cutoff):
         return False
-    number = reminders_sent(request) + 1
+    number = count + 1
     if number > current_app.config["REMINDER_MAX"]:
         return False
     sent = send_consent_link(

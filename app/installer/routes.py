@@ -18,7 +18,6 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from app.catalog import current_catalog
@@ -26,15 +25,12 @@ from app.consent.forms import SendLinkForm
 from app.consent.links import LinkChannel, current_link, link_url
 from app.consent.messages import (
     MessageChannel,
-    MessageNotSent,
     masked,
-    send_consent_link,
 )
 from app.extensions import db
 from app.forms import ErrorList, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import translate
-from app.identifiers import IdentifierError
 from app.installer import bp
 from app.messaging import sms_available
 from app.models import OnboardingRequest, utcnow
@@ -252,32 +248,14 @@ def send(request_id: uuid.UUID) -> Response:
         abort(404)  # text messages are not available here
     form = SendLinkForm(prefix=prefix)
     forms[prefix] = form
-    if form.validate_on_submit():
-        try:
-            sent = send_consent_link(
-                onboarding,
-                form.channel.data,
-                form.to.data,
-                current_principal().actor,
-                submission_key=form.submission_key.data,
-            )
-        except IdentifierError as error:
-            db.session.rollback()
-            form.to.errors = [translate(error)]
-        except MessageNotSent as error:
-            db.session.rollback()
-            form.to.errors = [translate(error)]
-        except StaleDataError:
-            db.session.rollback()
-            form.to.errors = [gettext("The request changed meanwhile. Send it again.")]
+    sent = form.send(onboarding, current_principal().actor)
+    if sent is not None:
+        to = masked(sent.message.channel, sent.message.recipient)
+        if sent.message.channel == MessageChannel.EMAIL:
+            text = gettext("The link was sent by email to %(to)s.", to=to)
         else:
-            db.session.commit()
-            to = masked(sent.message.channel, sent.message.recipient)
-            if sent.message.channel == MessageChannel.EMAIL:
-                text = gettext("The link was sent by email to %(to)s.", to=to)
-            else:
-                text = gettext("The link was sent by text message to %(to)s.", to=to)
-            flash(text, "success")
-            return redirect(url_for("installer.request_page", request_id=onboarding.id))
+            text = gettext("The link was sent by text message to %(to)s.", to=to)
+        flash(text, "success")
+        return redirect(url_for("installer.request_page", request_id=onboarding.id))
     db.session.refresh(onboarding)
     return _request_page(onboarding, forms, form_errors(form))

@@ -29,6 +29,12 @@ from app.templating import device_name
 HOME_LIMIT = 10
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and crawlers ask for it without reading the page's icon link."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.get("/")
 def home() -> Response:
     """The signed-in person's requests under way, devices and recent unfinished requests,

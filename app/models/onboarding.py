@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
@@ -55,8 +65,9 @@ class OnboardingRequest(db.Model):
             postgresql_where=OPEN_STATUSES_SQL,
             sqlite_where=OPEN_STATUSES_SQL,
         ),
-        Index("ix_onboarding_requests_tenant_reference", "tenant_id", "reference"),
+        # (the reference and the customer's name in any case: lower() indexes below)
         Index("ix_onboarding_requests_tenant_email", "tenant_id", "email_search"),
+        Index("ix_onboarding_requests_tenant_mobile", "tenant_id", "customer_mobile"),
         Index("ix_onboarding_requests_tenant_status", "tenant_id", "status"),
         Index("ix_onboarding_requests_tenant_created", "tenant_id", "created_at", "funnel_stage"),
     )
@@ -129,6 +140,19 @@ class OnboardingRequest(db.Model):
 
     def __repr__(self) -> str:
         return f"<OnboardingRequest {self.id} {self.type}/{self.manufacturer} {self.status}>"
+
+
+# The support console's search compares these in lower case (app/onboarding/console.py).
+Index(
+    "ix_onboarding_requests_tenant_reference_ci",
+    OnboardingRequest.tenant_id,
+    func.lower(OnboardingRequest.reference),
+)
+Index(
+    "ix_onboarding_requests_tenant_name_ci",
+    OnboardingRequest.tenant_id,
+    func.lower(OnboardingRequest.customer_name),
+)
 
 
 class ConsentStep(db.Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -30,8 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
+from app.contacts import validate_mobile
 from app.extensions import db
-from app.identifiers import normalise
+from app.identifiers import IdentifierError, normalise
 from app.models import OnboardingRequest, User, utcnow
 from app.onboarding import access, funnel
 from app.onboarding.access import Principal
@@ -132,29 +134,36 @@ _HEX = re.compile(r"[0-9a-f]+")
 
 def search_clause(query: str) -> ColumnElement[bool] | None:
     """Whatever a caller has: an identifier (normalised as input is), the partner's
-    reference, the customer's email, the request id or its first 8 characters."""
-    text = query.strip()
+    reference or the customer's name (any case), the customer's email or mobile number,
+    the request id or its first 8 or more characters."""
+    text = " ".join(query.split())
     if not text:
         return None
-    clauses: list[ColumnElement[bool]] = [OnboardingRequest.reference == text]
+    folded = text.lower()
+    clauses: list[ColumnElement[bool]] = [
+        func.lower(OnboardingRequest.reference) == folded,
+        func.lower(OnboardingRequest.customer_name) == folded,
+    ]
     identifier = normalise(text)
     if identifier:
         clauses.append(OnboardingRequest.device_id == identifier)
     if "@" in text:
-        email = text.lower()
-        clauses.append(OnboardingRequest.email_search == email)
+        clauses.append(OnboardingRequest.email_search == folded)
         # The owners' ids first: a list PostgreSQL can look up in the owner_id index, where a
         # subquery inside the OR would be checked row by row.
-        owners = list(db.session.scalars(select(User.id).where(func.lower(User.email) == email)))
+        owners = list(db.session.scalars(select(User.id).where(func.lower(User.email) == folded)))
         if owners:
             clauses.append(OnboardingRequest.owner_id.in_(owners))
-    hex_id = text.lower().replace("-", "")
+    with suppress(IdentifierError):  # unless it is a mobile number with its country code
+        clauses.append(OnboardingRequest.customer_mobile == validate_mobile(text))
+    hex_id = folded.replace("-", "")
     if _HEX.fullmatch(hex_id):
         if len(hex_id) == 32:
             clauses.append(OnboardingRequest.id == uuid.UUID(hex_id))
-        elif len(hex_id) == 8:
+        elif 8 <= len(hex_id) < 32:
             # A range on the primary key: its index finds the prefix without a scan.
-            low, high = uuid.UUID(hex_id + "0" * 24), uuid.UUID(hex_id + "f" * 24)
+            low = uuid.UUID(hex_id.ljust(32, "0"))
+            high = uuid.UUID(hex_id.ljust(32, "f"))
             clauses.append(OnboardingRequest.id.between(low, high))
     return or_(*clauses)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -22,6 +22,13 @@ DOOR_LABELS = {
     "wizard": _l("Wizard"),
     "installer": _l("Installer"),
     "api": _l("API"),
+}
+
+# The timeline's first line, per door.
+CREATED_THROUGH = {
+    "wizard": _l("Created in the wizard"),
+    "installer": _l("Created by an installer"),
+    "api": _l("Created through the API"),
 }
 
 QUESTION_LABELS = {
@@ -156,21 +163,31 @@ def _actor(label: str, users: dict[int, User], request: OnboardingRequest) -> tu
     return gettext("System"), gettext("System")
 
 
+def _stopped(revoked: int) -> str:
+    """How many older links a new one stopped, if any."""
+    if not revoked:
+        return ""
+    return ngettext(
+        "%(num)d older link stopped working", "%(num)d older links stopped working", revoked
+    )
+
+
 def _text(request: OnboardingRequest, event: Event) -> tuple[str, str]:
     data = event.data or {}
     kind = event.kind
     step = _step_label(request, data["step"]) if data.get("step") else ""
     position = data.get("position", "")
     if kind == "created":
-        return gettext("Created through the %(door)s", door=door_label(data.get("channel", ""))), ""
+        channel = data.get("channel", "")
+        return str(CREATED_THROUGH.get(channel, door_label(channel))), ""
     if kind == "status":
-        text = gettext(
-            "Status: %(from)s → %(to)s",
-            **{
-                "from": status_label(data.get("from") or ""),
-                "to": status_label(data.get("to") or ""),
-            },
-        )
+        to = status_label(data.get("to") or "")
+        if data.get("from"):
+            text = gettext(
+                "Status: %(from)s → %(to)s", **{"from": status_label(data["from"]), "to": to}
+            )
+        else:
+            text = gettext("Status: %(to)s", to=to)
         return text, reason_label(data.get("reason")) if data.get("reason") else ""
     if kind == "answer":
         question = QUESTION_LABELS.get(data.get("question", ""), data.get("question", ""))
@@ -200,15 +217,13 @@ def _text(request: OnboardingRequest, event: Event) -> tuple[str, str]:
     if kind == "link_created":
         channel = str(CHANNEL_LABELS.get(data.get("channel", ""), data.get("channel", "")))
         revoked = int(data.get("revoked") or 0)
-        return gettext("New consent link (%(channel)s)", channel=channel), (
-            gettext("%(num)s older links stopped working", num=revoked) if revoked else ""
-        )
+        return gettext("New consent link (%(channel)s)", channel=channel), _stopped(revoked)
     if kind == "message_sent":
         channel = str(CHANNEL_LABELS.get(data.get("channel", ""), data.get("channel", "")))
         revoked = int(data.get("revoked") or 0)
         return gettext(
             "Consent link sent by %(channel)s to %(to)s", channel=channel, to=data.get("to", "")
-        ), (gettext("%(num)s older links stopped working", num=revoked) if revoked else "")
+        ), _stopped(revoked)
     if kind == "cancel_reason":
         reason = data.get("reason") or ""
         return gettext("Reason for canceling"), str(CANCEL_REASONS.get(reason, reason))

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import Field, HiddenField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from app.consent.messages import SUBMISSION_KEY_MAX_LENGTH, new_submission_key
 from app.onboarding.console import VIEW_ALL, VIEW_STALLED, Filters, FunnelFilters
 from app.onboarding.states import Door, Status
 from app.support.describe import CANCEL_REASONS
@@ -20,6 +21,8 @@ FUNNEL_DAYS = (7, 30, 90)
 
 
 class NoteForm(FlaskForm):
+    """An internal note; its submission key makes a retried form add it once."""
+
     text = TextAreaField(
         _l("Internal note"),
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
@@ -27,6 +30,10 @@ class NoteForm(FlaskForm):
             DataRequired(_l("Write the note.")),
             Length(max=NOTE_MAX_LENGTH, message=_l("Keep the note under 2,000 characters.")),
         ],
+    )
+    submission_key = HiddenField(
+        default=new_submission_key,
+        validators=[DataRequired(), Length(max=SUBMISSION_KEY_MAX_LENGTH)],
     )
 
 

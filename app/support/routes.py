@@ -10,28 +10,29 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import format_number, format_timedelta, gettext
 from flask_login import login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.catalog import current_catalog
 from app.consent import links
 from app.consent.forms import SendLinkForm
 from app.consent.links import LinkChannel
-from app.consent.messages import MessageNotSent, messages_of, send_consent_link
+from app.consent.messages import messages_of
 from app.consent.steps import step_label
 from app.extensions import db
 from app.forms import ActionForm, details_form, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import translate
-from app.identifiers import IdentifierError
-from app.models import ConsentLink, OnboardingRequest, utcnow
+from app.models import ConsentLink, Event, OnboardingRequest, utcnow
 from app.onboarding import access, console
 from app.onboarding.access import Action, Principal
 from app.onboarding.audit import record_event
-from app.onboarding.errors import InvalidAnswers, OnboardingError
+from app.onboarding.errors import InvalidAnswers
 from app.onboarding.lifecycle import cancel_request
 from app.onboarding.states import Door, Status
 from app.onboarding.steps import correct_information
@@ -141,6 +142,15 @@ def requests() -> Response:
 # ---------------------------------------------------------------- one request
 
 
+def _list_url() -> str:
+    """The list the person came from, with its filters and page; else the stalled list."""
+    came_from = urlsplit(request.referrer or "")
+    path = url_for("support.requests")
+    if came_from.netloc == request.host and came_from.path == path:
+        return urlunsplit(("", "", path, came_from.query, ""))
+    return path
+
+
 def _page(onboarding: OnboardingRequest, status: int = 200, **extra: Any) -> Response:
     catalog = current_catalog()
     manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
@@ -158,6 +168,7 @@ def _page(onboarding: OnboardingRequest, status: int = 200, **extra: Any) -> Res
     )
     context = {
         "onboarding": onboarding,
+        "list_url": _list_url(),
         "manufacturer": manufacturer,
         "attributes": manufacturer.attributes if manufacturer else (),
         "lines": timeline(onboarding),
@@ -193,46 +204,32 @@ def send_link(request_id: uuid.UUID) -> Response:
     """Send a new consent link by email or text message; older links stop working."""
     onboarding = _request(request_id, Action.RESEND_LINK)
     form = SendLinkForm()
-    if form.validate_on_submit():
-        try:
-            sent = send_consent_link(
-                onboarding,
-                form.channel.data,
-                form.to.data,
-                current_principal().actor,
-                submission_key=form.submission_key.data,
-            )
-        except IdentifierError as error:
-            form.to.errors = [translate(error)]
-        except (OnboardingError, MessageNotSent) as error:
-            db.session.rollback()
-            form.to.errors = [translate(error)]
-        else:
-            db.session.commit()
-            flash(
-                gettext(
-                    "A new link was sent to %(to)s. Older links no longer work.",
-                    to=sent.message.recipient,
-                ),
-                "success",
-            )
-            return redirect(url_for("support.request_page", request_id=onboarding.id))
+    sent = form.send(onboarding, current_principal().actor, replace=True)
+    if sent is not None:
+        flash(
+            gettext(
+                "A new link was sent to %(to)s. Older links no longer work.",
+                to=sent.message.recipient,
+            ),
+            "success",
+        )
+        return redirect(url_for("support.request_page", request_id=onboarding.id))
     return _page(onboarding, 422, send_form=form, errors=form_errors(form))
 
 
 @bp.post("/requests/<uuid:request_id>/show-link")
 @login_required
 def show_link(request_id: uuid.UUID) -> Response:
-    """Make a new link to show as a QR code or to copy; older links stop working."""
+    """Show the owner's link as a QR code or to copy: the one already given out (the same
+    on a retry), or a new one when none has long enough left; nothing is revoked."""
     onboarding = _request(request_id, Action.RESEND_LINK)
     if not ActionForm().validate_on_submit():
         abort(400)
     if onboarding.is_final or onboarding.status == Status.DRAFT:
         flash(gettext("This request has nothing to consent to now."), "info")
         return redirect(url_for("support.request_page", request_id=onboarding.id))
-    link = links.new_link(onboarding, current_principal().actor, LinkChannel.SHOWN)
+    link = links.current_link(onboarding, current_principal().actor, LinkChannel.SHOWN)
     db.session.commit()
-    flash(gettext("A new link is ready. Older links no longer work."), "success")
     return redirect(
         url_for("support.request_page", request_id=onboarding.id, link=str(link.id)) + "#new-link"
     )
@@ -297,7 +294,9 @@ def cancel(request_id: uuid.UUID) -> Response:
     """Cancel the request with a reason, after a confirmation: it cannot be undone."""
     onboarding = _request(request_id, Action.CANCEL)
     if onboarding.is_final:
-        flash(gettext("This request is finished; it cannot be canceled."), "info")
+        # A retried cancel finds it done: its first answer said so, and the page does.
+        if not (request.method == "POST" and onboarding.status == Status.CANCELED):
+            flash(gettext("This request is finished; it cannot be canceled."), "info")
         return redirect(url_for("support.request_page", request_id=onboarding.id))
     form = CancelForm()
     if form.validate_on_submit():
@@ -325,8 +324,15 @@ def add_note(request_id: uuid.UUID) -> Response:
     onboarding = _request(request_id, Action.ADD_NOTE)
     form = NoteForm()
     if form.validate_on_submit():
-        record_event(onboarding, "note", current_principal().actor, text=form.text.data.strip())
-        db.session.commit()
+        key = form.submission_key.data
+        notes = db.session.scalars(
+            select(Event).where(Event.request_id == onboarding.id, Event.kind == "note")
+        )
+        if all(note.data.get("key") != key for note in notes):  # else a retry: added already
+            record_event(
+                onboarding, "note", current_principal().actor, text=form.text.data, key=key
+            )
+            db.session.commit()
         flash(gettext("The note was added."), "success")
         return redirect(url_for("support.request_page", request_id=onboarding.id) + "#timeline")
     return _page(onboarding, 422, note_form=form, errors=form_errors(form))

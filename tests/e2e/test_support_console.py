@@ -60,7 +60,7 @@ def test_support_finds_reads_fixes_resends_and_cancels(
 
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("Created through the API")
-    expect(timeline).to_contain_text("Status: → Waiting for consent")
+    expect(timeline).to_contain_text("Status: Waiting for consent")
     expect(page.locator("#standing-title + div")).to_contain_text(
         "Waiting for the owner: Agree to share your device's data (step 1)"
     )

@@ -30,3 +30,10 @@ def test_a_changed_file_gets_a_new_url(app, tmp_path):
         (static / "a.css").write_text("a { color: blue }")
         os.utime(static / "a.css", (1, 1))
         assert url_for("static", filename="a.css") != first
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    with client.get(response.location) as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"

@@ -4,12 +4,14 @@ import hashlib
 import logging
 import os
 import uuid
+import warnings
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import Column, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SAWarning
 
 from app import create_app
 from app.extensions import db
@@ -314,7 +316,25 @@ def test_db_upgrade_creates_the_schema_of_the_models(empty_database, keep_loggin
         with fresh.app_context(), db.engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            differences = compare_metadata(context, db.metadata)
+            with warnings.catch_warnings():
+                # SQLite's reflection cannot read an index on lower(...), so Alembic skips
+                # those there: they are looked up by name below.
+                warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+                warnings.filterwarnings("ignore", "autogenerate skipping", UserWarning)
+                differences = compare_metadata(context, db.metadata)
+            if connection.dialect.name == "sqlite":
+                made = set(
+                    connection.exec_driver_sql(
+                        "SELECT name FROM sqlite_master WHERE type = 'index'"
+                    ).scalars()
+                )
+                on_expressions = {
+                    index.name
+                    for table in db.metadata.tables.values()
+                    for index in table.indexes
+                    if not all(isinstance(part, Column) for part in index.expressions)
+                }
+                assert on_expressions and on_expressions <= made
         assert differences == []
         assert set(db.metadata.tables) | {"alembic_version"} == tables
     finally:

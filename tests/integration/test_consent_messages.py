@@ -84,6 +84,7 @@ def send(
     *,
     language: str | None = None,
     page_language: str = "en",
+    replace: bool = False,
 ) -> Sent:
     """One submission of a send form, committed as its view would; the page is in
     `page_language` (the browser's Accept-Language)."""
@@ -92,7 +93,13 @@ def send(
         onboarding = db.session.get(OnboardingRequest, request_id)
         try:
             sent = send_consent_link(
-                onboarding, channel, to, INSTALLER, submission_key=key, language=language
+                onboarding,
+                channel,
+                to,
+                INSTALLER,
+                submission_key=key,
+                language=language,
+                replace=replace,
             )
         except Exception:
             db.session.rollback()
@@ -202,15 +209,38 @@ def test_sending_records_the_message_and_an_event_with_the_address_masked(app, r
         assert consent_messages.message_for(uuid.uuid4(), sent.message_id) is None
 
 
-def test_sending_replaces_the_link_shown_before(app, request_id):
+def test_sending_carries_the_link_shown_before(app, request_id):
+    """The QR code on the installer's screen, the text message and the email are one link:
+    the owner can use whichever reaches them."""
     qr_link = shown(app, request_id)
 
-    sent = send(app, request_id)
+    by_text = send(app, request_id, channel="sms", to="+32 470 12 34 56", key="form-1")
+    by_email = send(app, request_id, key="form-2")
+
+    assert link_path(by_text.url) == link_path(by_email.url) == qr_link
+    assert app.test_client().get(qr_link).status_code != 410
+    assert [e.data["revoked"] for e in events(app, request_id, "message_sent")] == [0, 0]
+
+
+def test_support_resend_replaces_every_older_link(app, request_id):
+    qr_link = shown(app, request_id)
+
+    sent = send(app, request_id, replace=True)
 
     assert app.test_client().get(qr_link).status_code == 410
     assert shown(app, request_id) == link_path(sent.url)
     [event] = events(app, request_id, "message_sent")
     assert event.data["revoked"] == 1
+
+
+def test_a_message_to_another_address_replaces_the_link(app, request_id):
+    """The first address may have been mistyped: its link must stop working."""
+    first = send(app, request_id, to="jan.peters@example.com", key="form-1")
+
+    second = send(app, request_id, to=EMAIL, key="form-2")
+
+    assert second.link_id != first.link_id
+    assert app.test_client().get(link_path(first.url)).status_code == 410
 
 
 @pytest.mark.parametrize(

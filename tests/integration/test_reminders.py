@@ -9,11 +9,13 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
+from app.consent.links import consent_url
+from app.extensions import db
 from app.jobs.tasks import send_reminders
 from app.models import Event, OnboardingRequest, utcnow
 from app.onboarding.audit import SYSTEM
 from app.onboarding.lifecycle import cancel_request
-from tests.integration.helpers import AUDI_VIN, in_db, pending_request, sent_emails
+from tests.integration.helpers import AUDI_VIN, in_db, link_path, pending_request, sent_emails
 
 OWNER = "owner@example.com"
 AFTER = timedelta(hours=72)
@@ -26,10 +28,12 @@ def waiting(app: Flask, world) -> uuid.UUID:
 
 
 def quiet_for(app: Flask, request_id: uuid.UUID, age: timedelta) -> None:
-    """Nothing happened on the request for `age`."""
+    """Nothing happened on the request for `age`, and no reminder went since."""
     with in_db(app) as session:
         request = session.get(OnboardingRequest, request_id)
         request.last_activity_at = utcnow() - age
+        for event in session.query(Event).filter_by(request_id=request_id, kind="reminder_sent"):
+            event.at = min(event.at, utcnow() - age)
         session.commit()
 
 
@@ -51,8 +55,27 @@ def test_a_reminder_goes_at_the_threshold_and_not_before(app: Flask, waiting: uu
     assert "asks for your consent" in mail.subject
     [event] = reminders(app, waiting)
     assert event.data["number"] == 1 and event.actor == "system"
-    send_reminders.call_local()  # sending was activity: the next one waits again
+    send_reminders.call_local()  # the next one waits REMINDER_AFTER from this one
     assert len(sent_emails(app)) == 1
+
+
+def test_a_reminder_is_not_activity(app: Flask, waiting: uuid.UUID):
+    """A customer who never answers stays stalled in the support console, and the
+    reminder carries the link the installer showed, which keeps working."""
+    with app.test_request_context():
+        shown_url = link_path(consent_url(db.session.get(OnboardingRequest, waiting)))
+        db.session.commit()
+    quiet_for(app, waiting, AFTER)
+    with in_db(app) as session:
+        before = session.get(OnboardingRequest, waiting).last_activity_at
+
+    send_reminders.call_local()
+
+    assert len(reminders(app, waiting)) == 1
+    with in_db(app) as session:
+        assert session.get(OnboardingRequest, waiting).last_activity_at == before
+    assert shown_url in sent_emails(app)[0].body
+    assert app.test_client().get(shown_url).status_code != 410
 
 
 def test_reminders_stop_at_the_cap(app: Flask, waiting: uuid.UUID):

@@ -76,6 +76,7 @@ POLICY: dict[str, str] = {
     "support.cancel": "request",
     "support.add_note": "request",
     "main.home": "signed-in",
+    "main.favicon": "public",
     "installer.home": "signed-in",
     "installer.installs_list": "signed-in",
     "installer.start": "signed-in",

@@ -185,6 +185,34 @@ def test_search_finds_by_every_thing_a_caller_has(app: Flask, support, hx: bool)
     assert "No request matches" in nothing.text
 
 
+def test_search_finds_the_customer_an_installer_gave_and_looser_spellings(
+    app: Flask, support
+) -> None:
+    """What a caller says on the phone: their name, their mobile number as they write it,
+    the reference in another case, a longer piece of the request id."""
+    audi = pending_request(app, vin=AUDI_VIN, reference="ORDER-77")
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, audi)
+        request.customer_name = "Marie Dupont"
+        request.customer_mobile = "+32470123456"
+        session.commit()
+    for query in (
+        "order-77",
+        "marie  DUPONT",
+        "+32 470 12 34 56",
+        "0032470123456",
+        str(audi)[:13],
+        str(audi)[:18].upper(),
+    ):
+        response = support.get("/support/", query_string={"view": "all", "q": query})
+        assert listed(response) == {str(audi)}, query
+    page = text_of(support.get(f"/support/requests/{audi}"))
+    assert "Marie Dupont" in page and "+32470123456" in page
+    assert "Marie Dupont" in text_of(support.get("/support/", query_string={"view": "all"}))
+    for query in ("Marie", "0470123456", str(audi)[:7]):
+        assert listed(support.get("/support/", query_string={"view": "all", "q": query})) == set()
+
+
 def test_filters_combine_and_stay_in_the_url(app: Flask, support) -> None:
     audi = pending_request(app, vin=AUDI_VIN)
     meter = pending_request(app, "acme", "SmartMeter", "Fluvius", ean=EAN, flow="B2C")
@@ -242,9 +270,17 @@ def test_request_page_shows_answers_steps_and_timeline(app: Flask, support) -> N
     assert AUDI_VIN in text and "ORDER-9" in text
     assert "Agree to share your device's data" in text and "Sign in at Audi" in text
     assert "Created through the API" in text
-    assert "Status: → Waiting for consent" in text
+    assert "Status: Waiting for consent" in text
     hx = support.get(f"/support/requests/{request_id}", headers=HX)
     assert "<html" not in hx.text and "Timeline" in hx.text
+    # Back leads to the list the person came from, filters and all.
+    came_from = "http://localhost/support/?view=all&status=Pending"
+    page = support.get(f"/support/requests/{request_id}", headers={"Referer": came_from})
+    assert 'class="back-link" href="/support/?view=all&amp;status=Pending"' in page.text
+    elsewhere = support.get(
+        f"/support/requests/{request_id}", headers={"Referer": "https://evil.example/support/"}
+    )
+    assert 'class="back-link" href="/support/"' in elsewhere.text
 
 
 # ---------------------------------------------------------------- actions
@@ -284,18 +320,23 @@ def test_resend_to_a_wrong_address_says_so_and_keeps_it(app: Flask, support) -> 
     assert sent_emails(app) == []
 
 
-def test_show_link_as_qr_code_replaces_older_links(app: Flask, support) -> None:
+def test_show_link_shows_the_owners_link_and_revokes_nothing(app: Flask, support) -> None:
+    """Support on the phone with a customer shows the link they already have: showing it
+    twice (a retry) shows the same one, and the link the customer was sent keeps working."""
     request_id = pending_request(app, vin=AUDI_VIN)
     with app.test_request_context():
         old = link_path(links.consent_url(db.session.get(OnboardingRequest, request_id)))
         db.session.commit()
-    response = support.post(f"/support/requests/{request_id}/show-link")
-    assert response.status_code == 302
-    page = support.get(response.location)
-    assert "<svg" in page.text and "qr-code" in page.text
-    assert app.test_client().get(old).status_code == 410
-    [event] = [e for e in events(app, request_id, "link_created") if e.data["revoked"]]
-    assert event.actor == f"user:{support_id(app)}" and event.data["channel"] == "shown"
+    shown = []
+    for _ in range(2):
+        response = support.post(f"/support/requests/{request_id}/show-link")
+        assert response.status_code == 302
+        page = support.get(response.location)
+        assert "<svg" in page.text and "qr-code" in page.text and "data-copy=" in page.text
+        shown.append(re.search(r'data-copy="([^"]+)"', page.text)[1])
+    assert shown[0] == shown[1] and link_path(shown[0]) == old
+    assert app.test_client().get(old).status_code != 410
+    assert [e.data["revoked"] for e in events(app, request_id, "link_created")] == [0]
 
 
 def _done_for_owner(
@@ -380,15 +421,27 @@ def test_cancel_asks_first_and_records_the_reason(app: Flask, support) -> None:
     assert reason.data == {"reason": "Customer bought another car"}
     assert reason.actor == f"user:{support_id(app)}"
     assert "Customer bought another car" in text_of(support.get(f"/support/requests/{request_id}"))
+    # The same form again (its answer was lost): nothing more, and no contradicting message.
+    again = support.post(
+        f"/support/requests/{request_id}/cancel",
+        data={"reason": "other", "other": "Customer bought another car"},
+        follow_redirects=True,
+    )
+    assert "cannot be canceled" not in again.text
+    assert len(events(app, request_id, "cancel_reason")) == 1
 
 
 def test_a_note_is_on_the_timeline_and_never_shown_to_the_owner(app: Flask, support) -> None:
     request_id = pending_request(app, vin=AUDI_VIN)
     empty = support.post(f"/support/requests/{request_id}/notes", data={"text": " "})
     assert empty.status_code == 422 and field_errors(empty) == {"text": "Write the note."}
-    support.post(f"/support/requests/{request_id}/notes", data={"text": "Called, no answer"})
+    for _ in range(2):  # the same form sent again (a retry on a bad network) adds it once
+        support.post(
+            f"/support/requests/{request_id}/notes",
+            data={"text": "Called, no answer\nTry again Monday", "submission_key": "n1"},
+        )
     [note] = events(app, request_id, "note")
-    assert note.data == {"text": "Called, no answer"}
+    assert note.data == {"text": "Called, no answer\nTry again Monday", "key": "n1"}
     assert note.actor == f"user:{support_id(app)}"
     with app.test_request_context():
         link = link_path(links.consent_url(db.session.get(OnboardingRequest, request_id)))
