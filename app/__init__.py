@@ -7,28 +7,45 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-ROOT = Path(__file__).resolve().parent.parent
+from app.public_url import OnboardingApp
+
+HERE = Path(__file__).resolve().parent
+
+
+def _shared_folder(name: str) -> Path:
+    """templates/ or static/: beside the package in a checkout, inside it once installed
+    (setup.py copies them into the wheel)."""
+    installed = HERE / name
+    return installed if installed.is_dir() else HERE.parent / name
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, catalog, blueprints, commands."""
-    app = Flask(
+    app = OnboardingApp(
         __name__,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(_shared_folder("templates")),
+        static_folder=str(_shared_folder("static")),
     )
-    from app.config import config_for, default_database_uri
+    from app.config import check_production, config_for, default_database_uri
 
     app.config.from_object(config_for(os.environ.get("APP_ENV")))
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config["PRODUCTION"]:
+        check_production(app.config)
+    if hops := app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = default_database_uri(app.instance_path)
 
-    from app import database, htmx
+    from app import database, htmx, logs, public_url
+
+    public_url.init_app(app)
+    logs.init_app(app)
     from app.catalog import init_app as init_catalog
     from app.extensions import csrf, db, login_manager
 

@@ -16,10 +16,24 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in ("1", "true", "yes")
 
 
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+# Production refuses a SECRET_KEY shorter than this: it signs sessions and consent links.
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class UnsafeConfiguration(RuntimeError):
+    """A production setting that would make the site unsafe: the app refuses to start."""
+
+
+def _hosts(name: str) -> list[str]:
+    return [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+
+
 class Config:
     """Defaults for every mode; each one can be overridden from the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    PRODUCTION = False
     # None means "SQLite under the instance folder", filled in by create_app.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     # Connections are pinged only after sitting idle (app/database.py), not before every
@@ -88,8 +102,26 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL")
     JOBS_SQLITE_PATH = os.environ.get("JOBS_SQLITE_PATH")
     JOBS_IMMEDIATE: bool | None = None
-    # Jobs have no request to take our address from: links they make start with this.
+    # The site's address: every absolute link (consent links, redirectLink, OAuth redirect
+    # URIs, emails, QR codes, links jobs make) starts with it, never with the Host header.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Host names answered besides PUBLIC_URL's (e.g. a health check's); production refuses
+    # any other Host with 400. None: every host is answered (development and tests).
+    EXTRA_TRUSTED_HOSTS: ClassVar[list[str]] = _hosts("TRUSTED_HOSTS")
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (the
+    # client's address counts for the sign-in limits).
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
+
+    # The built-in manufacturer sandboxes answer for every provider without configuration.
+    SANDBOX_PROVIDERS = os.environ.get("SANDBOX_PROVIDERS", "1").lower() in ("1", "true", "yes")
+
+    # Failed sign-ins allowed per account and per client address (Flask-Limiter notation,
+    # counted in RATELIMIT_STORAGE_URI like the API's limits).
+    SIGN_IN_ACCOUNT_LIMIT = os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "10 per 15 minutes")
+    SIGN_IN_ADDRESS_LIMIT = os.environ.get("SIGN_IN_ADDRESS_LIMIT", "50 per 15 minutes")
+
+    # Strict-Transport-Security's max-age in seconds; 0 sends no such header.
+    HSTS_SECONDS = _int("HSTS_SECONDS", 0)
     # How often a job asks a manufacturer about an approval in its app, and for how long.
     APP_CONSENT_POLL_SECONDS = _int("APP_CONSENT_POLL_SECONDS", 3)
     APP_CONSENT_POLL_FOR = timedelta(minutes=_int("APP_CONSENT_POLL_MINUTES", 15))
@@ -112,6 +144,9 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    PRODUCTION = True
+    SANDBOX_PROVIDERS = _flag("SANDBOX_PROVIDERS")
+    HSTS_SECONDS = _int("HSTS_SECONDS", 365 * 24 * 60 * 60)
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "disabled")
@@ -130,6 +165,17 @@ CONFIGS: dict[str, type[Config]] = {
     "production": ProductionConfig,
     "testing": TestingConfig,
 }
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Refuse to run production with a public or guessable SECRET_KEY."""
+    key = config.get("SECRET_KEY") or ""
+    if key == DEFAULT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise UnsafeConfiguration(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            'characters in production (e.g. python -c "import secrets; '
+            'print(secrets.token_urlsafe(48))").'
+        )
 
 
 def config_for(mode: str | None) -> type[Config]:

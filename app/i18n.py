@@ -3,7 +3,8 @@
 The language is the one chosen with the switch on every page (a `lang` cookie, kept for
 a year), else the best match for the browser's Accept-Language, else English. Messages
 live in app/translations/<language>/LC_MESSAGES/messages.po; the .mo files are compiled
-from them (`make run`, `make test` and the test suite do it).
+from them (installing the package does it, see setup.py; so do `make run`, `make test` and
+the test suite).
 
 In code: `gettext` / `lazy_gettext` (module-level texts such as form labels) in Python,
 `{{ _("...") }}` and `{{ ngettext(...) }}` in templates. Domain errors (IdentifierError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, session
+from flask import Flask, Response, current_app, g, session
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -77,11 +77,16 @@ def _can(action: str, request: object) -> bool:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def load_user(session_id: str) -> User | None:
+    """The user a session names ("<id>.<session version>"), unless it was signed out since."""
+    user_id, _, version = session_id.partition(".")
+    if not user_id.isdigit() or not version.isdigit():
         return None
     # With the tenant, which many pages read (one statement, not two).
-    return db.session.get(User, int(user_id), options=[joinedload(User.tenant)])
+    user = db.session.get(User, int(user_id), options=[joinedload(User.tenant)])
+    if user is None or user.session_version != int(version):
+        return None
+    return user
 
 
 def safe_next(target: str | None) -> str | None:
@@ -101,4 +106,9 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if max_age := current_app.config["HSTS_SECONDS"]:
+        # Production is served over HTTPS only: browsers must never try plain HTTP.
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={max_age}; includeSubDomains"
+        )
     return response

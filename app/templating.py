@@ -34,12 +34,18 @@ STATUS_LABELS = {
     "Canceled": _l("Canceled"),
 }
 
+# The pairing step's own reason (recorded by app/consent/service.py, not a request's).
+PAIRING_CODE_MISMATCH = "pairing_code_mismatch"
+
+# Every reason a step or request can fail with (tests/unit/test_reason_labels.py checks
+# the code base records no other).
 REASON_LABELS = {
     "expired": _l("it expired before the consent was given"),
     "denied": _l("access was refused"),
     "device_not_found": _l("the device is not on the account"),
     "provider_error": _l("the manufacturer had a problem"),
     "canceled_by_provider": _l("the manufacturer ended it"),
+    PAIRING_CODE_MISMATCH: _l("the pairing code did not match the device"),
 }
 
 

@@ -95,7 +95,7 @@ def main() -> int:
         **os.environ,
         "APP_ENV": "production",
         "SESSION_COOKIE_SECURE": "0",
-        "SECRET_KEY": "bench-compare-not-secret",
+        "SECRET_KEY": "bench-compare-not-secret-but-32-characters-long",
         "API_RATE_LIMIT": "100000000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
     }

@@ -37,6 +37,8 @@ def main() -> int:
         {
             "APP_ENV": "production",
             "SESSION_COOKIE_SECURE": "0",
+            "SECRET_KEY": "bench-profile-not-secret-but-32-characters-long",
+            "PUBLIC_URL": "http://localhost",  # the test client's host
             "DATABASE_URL": url,
             "API_RATE_LIMIT": "100000000 per minute",
         }

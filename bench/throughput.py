@@ -568,7 +568,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         **os.environ,
         "APP_ENV": "production",
         "SESSION_COOKIE_SECURE": "0",  # plain http on 127.0.0.1
-        "SECRET_KEY": "bench-throughput-not-secret",
+        "SECRET_KEY": "bench-throughput-not-secret-but-32-characters-long",
         "DATABASE_URL": url,
         "API_RATE_LIMIT": "100000000 per minute",  # counted, never reached
         "RATELIMIT_STORAGE_URI": args.ratelimit_storage,

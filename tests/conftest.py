@@ -33,6 +33,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         {
             "TESTING": True,
             "SECRET_KEY": "testing",
+            "PUBLIC_URL": "http://localhost",  # the test client's address
             "SQLALCHEMY_DATABASE_URI": database_uri_for(tmp_path),
             "WTF_CSRF_ENABLED": request.node.get_closest_marker("csrf") is not None,
         }

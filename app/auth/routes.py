@@ -1,11 +1,11 @@
-from flask import flash, redirect, request, url_for
-from flask_babel import gettext
+from flask import flash, g, redirect, request, session, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
-from app.auth import bp
+from app.auth import bp, throttle
 from app.auth.forms import LoginForm
 from app.extensions import db
 from app.htmx import render
@@ -24,6 +24,9 @@ def login() -> Response:
     form = LoginForm()
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
+        wait = throttle.seconds_to_wait(email)
+        if wait:
+            return _too_many_tries(form, next_url, wait)
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         password = form.password.data or ""
         # The hash is always checked, so an unknown or inactive account takes as long.
@@ -33,8 +36,10 @@ def login() -> Response:
             else check_password_hash(_DUMMY_HASH, password)
         )
         if user is not None and user.active and password_ok:
+            _start_session()
             login_user(user)
             return redirect(next_url or url_for("main.home"))
+        throttle.record_failure(email)
         # One message whether the email exists or not.
         form.form_errors.append(gettext("The email address or the password is not right."))
     errors = [("email", message) for message in form.form_errors]
@@ -52,9 +57,33 @@ def login() -> Response:
     )
 
 
+def _too_many_tries(form: LoginForm, next_url: str | None, wait: int) -> Response:
+    minutes = max(1, -(-wait // 60))
+    message = ngettext(
+        "Too many failed sign-ins. Wait %(num)d minute, then try again.",
+        "Too many failed sign-ins. Wait %(num)d minutes, then try again.",
+        minutes,
+    )
+    response = render(
+        "auth/login.html", form=form, next_url=next_url, errors=[("email", message)], status=429
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _start_session() -> None:
+    """A new session for the signed-in user: nothing from before signing in carries over
+    (no fixed session, no consent links), and a new CSRF token is made."""
+    session.clear()
+    g.pop("csrf_token", None)
+
+
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
+    session.clear()  # the consent links this browser opened go with it
     flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -4,6 +4,8 @@ A provider is configuration: PROVIDER_<NAME>_CLIENT_ID, _CLIENT_SECRET, _AUTHORI
 _TOKEN_URL, _DEVICES_URL, _REVOKE_URL, _APPROVALS_URL and _SCOPE in the environment make
 it live. Without a client id it uses the built-in sandbox (app/consent/sandbox.py), which
 speaks the same OAuth 2.0 and is reached in-process, so no worker ever waits on itself.
+Production answers there only with SANDBOX_PROVIDERS=1: otherwise every call to an
+unconfigured provider fails as the manufacturer's error, and no entity is ever made.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ class Provider:
     scope: str
     sandbox: bool
     pairing_url: str = ""
+
+    @property
+    def answers(self) -> bool:
+        """Someone answers at this provider: it is configured, or its sandbox is on."""
+        return not self.sandbox or bool(current_app.config["SANDBOX_PROVIDERS"])
 
     @property
     def redirect_uri(self) -> str:

@@ -30,6 +30,15 @@ from app.models import SandboxApproval, SandboxToken, utcnow
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox/<provider>")
 
+
+@bp.before_request
+def _only_when_enabled() -> None:
+    # A live site must not create real entities through a fake manufacturer: production
+    # answers here only with SANDBOX_PROVIDERS=1 (and every page then carries the banner).
+    if not current_app.config["SANDBOX_PROVIDERS"]:
+        abort(404)
+
+
 # Documented sandbox accounts: each produces one outcome, whatever button is pressed
 # (except that any account can deny). Every other email approves.
 SANDBOX_ACCOUNTS = {

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.common.security import generate_token
-from flask import current_app, session
+from flask import current_app, session, url_for
 from sqlalchemy import select
 
 from app.catalog import Manufacturer, current_catalog
@@ -73,8 +73,14 @@ def provider_for(manufacturer: Manufacturer) -> Provider:
 def start_redirect(
     onboarding: OnboardingRequest, step: ConsentStep, manufacturer: Manufacturer, actor: Actor
 ) -> str:
-    """Record a new attempt (state, verifier, this browser) and return the provider's URL."""
+    """Record a new attempt (state, verifier, this browser) and return the provider's URL
+    (or, when nobody answers there, fail the attempt and return the step's own page)."""
     provider = provider_for(manufacturer)
+    if not provider.answers:
+        # Production without this manufacturer's settings nor sandboxes: do not send the
+        # owner to a page that is not there.
+        fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
+        return url_for("consent.step", request_id=onboarding.id, position=step.position)
     state, verifier = generate_token(43), generate_token(64)
     db.session.add(
         ConsentAttempt(

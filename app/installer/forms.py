@@ -64,6 +64,8 @@ class CustomerForm(FlaskForm):
         _l("Customer's mobile number"),
         render_kw={"autocomplete": "off", "type": "tel", "inputmode": "tel"},
     )
+    # The device the form was rendered for: another tab may have changed it since.
+    rendered_for = HiddenField()
 
 
 def install_details_form(
@@ -76,12 +78,18 @@ def install_details_form(
         pass
 
     if groups:
+        # No group unless one is chosen: "No group" is checked at first.
         DetailsAndCustomer.collective = ChoiceField(
-            _l("Add it to a group?"),
-            _l("Choose a group from the list."),
-            validators=[InputRequired(_l("Choose a group, or no group."))],
+            _l("Add it to a group?"), _l("Choose a group from the list.")
         )
     form = details_form(manufacturer, base=DetailsAndCustomer, **kwargs)
     if groups:
-        form.collective.choices = [*groups, (NO_COLLECTIVE, gettext("No group"))]
+        form.collective.choices = [(NO_COLLECTIVE, gettext("No group")), *groups]
     return form
+
+
+def fields_in_order(form: FlaskForm, manufacturer: Manufacturer) -> list[str]:
+    """The details form's fields in the order the page shows them (the device first)."""
+    names = [a.name for a in manufacturer.attributes]
+    names += ["customer_name", "customer_email", "customer_mobile", "collective"]
+    return [name for name in names if hasattr(form, name)]

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from app.catalog import current_catalog
@@ -38,9 +41,10 @@ from app.onboarding import access, installs
 from app.onboarding.access import Action
 from app.onboarding.errors import OnboardingError
 from app.onboarding.lifecycle import expire_if_due
-from app.onboarding.states import Status, StepStatus
+from app.onboarding.states import FailureReason, Status, StepStatus
 from app.onboarding.steps import current_step
 from app.security import current_principal
+from app.templating import PAIRING_CODE_MISMATCH, reason_label
 
 POLL_SECONDS = 3
 RECENT_DAYS = 30
@@ -88,12 +92,66 @@ def _not_allowed_now(error: OnboardingError) -> Response:
 # ---------------------------------------------------------------- home
 
 
-def _waiting_on(onboarding: OnboardingRequest) -> str:
-    """The step a request waits on, in words ("" when there is none)."""
-    if onboarding.status == Status.DRAFT:
-        return gettext("Your answers: not sent yet")
-    step = current_step(onboarding) if not onboarding.is_final else None
+# What the installer can do when the owner's step did not work, by its reason.
+NEXT_MOVES = {
+    FailureReason.DENIED: _l(
+        "The owner refused access. If that was a mistake, they can try again from the same link."
+    ),
+    FailureReason.DEVICE_NOT_FOUND: _l(
+        "Check the identifier with the owner and fix it here; then they try the step again."
+    ),
+    FailureReason.PROVIDER_ERROR: _l(
+        "The owner can try again from the same link in a few minutes."
+    ),
+    PAIRING_CODE_MISMATCH: _l(
+        "Check the pairing code on the device with the owner; they can try again from the "
+        "same link."
+    ),
+}
+ANY_NEXT_MOVE = _l("The owner can try again from the same link; send it again if they closed it.")
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A step of the owner's that did not work: which, why, and what the installer can do."""
+
+    step: str
+    reason: str
+    next_move: str
+    fix_identifier: bool
+
+
+def trouble(onboarding: OnboardingRequest) -> Trouble | None:
+    step = installs.failed_step(onboarding)
     if step is None:
+        return None
+    from app.consent.steps import step_label
+
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    code = step.failure_reason or ""
+    return Trouble(
+        step=step_label(step.kind, manufacturer),
+        reason=reason_label(code) if code else gettext("it did not work"),
+        next_move=str(NEXT_MOVES.get(code, ANY_NEXT_MOVE)),
+        fix_identifier=code == FailureReason.DEVICE_NOT_FOUND and can_fix_identifier(onboarding),
+    )
+
+
+def can_fix_identifier(onboarding: OnboardingRequest) -> bool:
+    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    return (
+        manufacturer is not None
+        and bool(manufacturer.attributes)
+        and onboarding.status != Status.DRAFT
+        and not onboarding.is_final
+        and access.can(current_principal(), Action.FIX_IDENTIFIER, onboarding)
+    )
+
+
+def _waiting_on(onboarding: OnboardingRequest) -> str:
+    """The owner's step a request waits on, in words ("" when there is none)."""
+    step = current_step(onboarding) if not onboarding.is_final else None
+    if step is None or onboarding.status == Status.DRAFT:
         return ""
     from app.consent.steps import step_label
 
@@ -107,9 +165,17 @@ def _installs() -> tuple[list[OnboardingRequest], list[OnboardingRequest]]:
     since = now - timedelta(days=RECENT_DAYS)
     rows = db.session.scalars(
         select(OnboardingRequest)
-        .where(access.installs_filter(current_principal()), OnboardingRequest.created_at >= since)
+        .where(
+            access.installs_filter(current_principal()),
+            OnboardingRequest.created_at >= since,
+            # A start the installer discarded leaves the list (its timeline keeps it).
+            (OnboardingRequest.status != Status.CANCELED)
+            | OnboardingRequest.submitted_at.is_not(None),
+        )
         .order_by(OnboardingRequest.created_at.desc())
         .limit(100)
+        # Each card reads its steps (the one waited on, or the one that did not work).
+        .options(selectinload(OnboardingRequest.steps))
     ).all()
     today = [r for r in rows if r.created_at.date() == now.date()]
     earlier = [r for r in rows if r.created_at.date() != now.date()]
@@ -135,6 +201,7 @@ def home() -> Response:
         earlier=earlier,
         seen=_home_fingerprint(today, earlier),
         waiting_on=_waiting_on,
+        trouble=trouble,
         next_url=next_url,
         poll_seconds=POLL_SECONDS,
     )
@@ -154,6 +221,7 @@ def installs_list() -> Response:
         "earlier": earlier,
         "seen": seen,
         "waiting_on": _waiting_on,
+        "trouble": trouble,
         "next_url": next_url,
         "poll_seconds": POLL_SECONDS,
     }
@@ -185,6 +253,8 @@ def _status_context(onboarding: OnboardingRequest) -> dict[str, Any]:
         "onboarding": onboarding,
         "manufacturer": catalog.manufacturer(onboarding.type, onboarding.manufacturer),
         "current": current_step(onboarding),
+        "trouble": trouble(onboarding),
+        "can_fix_identifier": can_fix_identifier(onboarding),
         "seen": _fingerprint(onboarding.version, *(s.status for s in onboarding.steps)),
         "poll_seconds": POLL_SECONDS,
         "StepStatus": StepStatus,
@@ -248,9 +318,20 @@ def send(request_id: uuid.UUID) -> Response:
         abort(404)  # text messages are not available here
     form = SendLinkForm(prefix=prefix)
     forms[prefix] = form
-    sent = form.send(onboarding, current_principal().actor)
+    actor = current_principal().actor
+    sent = form.send(onboarding, actor)
     if sent is not None:
-        to = masked(sent.message.channel, sent.message.recipient)
+        recipient = sent.message.recipient
+        is_email = sent.message.channel == MessageChannel.EMAIL
+        # The address or number typed here is the customer's from now on (cleaned as sent).
+        if installs.remember_contact(
+            onboarding,
+            actor,
+            email=recipient if is_email else None,
+            mobile=None if is_email else recipient,
+        ):
+            db.session.commit()
+        to = masked(sent.message.channel, recipient)
         if sent.message.channel == MessageChannel.EMAIL:
             text = gettext("The link was sent by email to %(to)s.", to=to)
         else:

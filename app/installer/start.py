@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +20,13 @@ from app.forms import ActionForm, form_errors
 from app.htmx import render
 from app.i18n import in_sentence, translate
 from app.installer import bp
-from app.installer.forms import DeviceForm, device_value, install_details_form
+from app.installer.forms import (
+    DEVICE_SEPARATOR,
+    DeviceForm,
+    device_value,
+    fields_in_order,
+    install_details_form,
+)
 from app.installer.routes import install, installer_only, next_url
 from app.models import OnboardingRequest
 from app.onboarding import access, drafts, installs
@@ -115,6 +121,22 @@ def _groups() -> list[tuple[str, str]]:
     return [(str(c.id), c.name) for c in current_user.tenant.collectives]
 
 
+def _typed_elsewhere(rendered_for: str, onboarding: OnboardingRequest) -> list[tuple[str, str]]:
+    """(label, value) of what was typed for the device a stale form was rendered for,
+    where the current device does not ask it: said back so nothing typed is lost."""
+    type_id, _sep, name = rendered_for.partition(DEVICE_SEPARATOR)
+    catalog = current_catalog()
+    then = catalog.manufacturer(type_id, name)
+    now = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
+    asked_now = {a.name for a in now.attributes} if now else set()
+    typed = []
+    for attribute in then.attributes if then else ():
+        value = str(request.form.get(attribute.name) or "").strip()
+        if value and attribute.name not in asked_now:
+            typed.append((gettext(attribute.label), value))
+    return typed
+
+
 @bp.route("/<uuid:request_id>/details", methods=["GET", "POST"])
 @login_required
 def details(request_id: uuid.UUID) -> Response:
@@ -124,19 +146,26 @@ def details(request_id: uuid.UUID) -> Response:
     manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
     assert manufacturer is not None
     groups = _groups()
+    device_now = device_value(onboarding.type, onboarding.manufacturer or "")
     data: dict[str, Any] = {
         **onboarding.information,
         **onboarding.properties,
         "customer_name": onboarding.customer_name,
         "customer_email": onboarding.email,
         "customer_mobile": onboarding.customer_mobile,
+        "collective": NO_COLLECTIVE,
     }
     if drafts.QUESTION_COLLECTIVE in onboarding.answered:
         data["collective"] = str(onboarding.collective_id or NO_COLLECTIVE)
     form = install_details_form(manufacturer, groups, data=data)
+    rendered_for = str(form.rendered_for.data or "") if form.is_submitted() else ""
+    # Rendered for another device (changed in another tab since): save nothing, ask again
+    # for the device it is now, keeping what was typed.
+    stale = bool(rendered_for) and rendered_for != device_now
+    form.rendered_for.data = device_now
     # Every field is checked at once (the form's group, the domain's identifier and
     # customer), so one round trip shows every message.
-    if form.is_submitted() and (form.validate() or "csrf_token" not in form.errors):
+    if not stale and form.is_submitted() and (form.validate() or "csrf_token" not in form.errors):
         answers = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
         customer = {
             "name": form.customer_name.data,
@@ -166,7 +195,11 @@ def details(request_id: uuid.UUID) -> Response:
                 db.session.commit()
                 return redirect(url_for("installer.check", request_id=onboarding.id))
             db.session.rollback()
-    errors = form_errors(form)
+    errors = [
+        (form[name].id, form[name].errors[0])
+        for name in fields_in_order(form, manufacturer)
+        if form[name].errors
+    ]
     return render(
         "installer/details.html",
         onboarding=onboarding,
@@ -174,9 +207,11 @@ def details(request_id: uuid.UUID) -> Response:
         form=form,
         groups=groups,
         errors=errors,
+        stale=stale,
+        typed_elsewhere=_typed_elsewhere(rendered_for, onboarding) if stale else [],
         step_number=2,
         step_count=3,
-        status=422 if errors else 200,
+        status=422 if errors or stale else 200,
     )
 
 

@@ -35,8 +35,18 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the id a session carries (get_id): signing out adds one, so every session
+    # cookie issued before stops working, even a copy replayed later.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tenant: Mapped[Tenant] = relationship()
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Sign out everywhere: every session cookie issued so far stops working."""
+        self.session_version += 1
 
     @property
     def is_active(self) -> bool:

@@ -4,8 +4,8 @@ Every view and API endpoint asks this module; nothing else decides access.
 
 - owner: sees the requests and entities they own; answers their drafts, consents,
   cancels, offboards their devices.
-- installer: sees the requests they started; answers their drafts, cancels, resends the
-  link; never consents on the owner's behalf.
+- installer: sees the requests they started; answers their drafts, cancels (discards a
+  draft), resends the link, fixes the identifier; never consents on the owner's behalf.
 - support: sees every request and entity of the tenant; cancels, resends the link, fixes
   the identifier, adds notes; never consents.
 - admin: as support, plus the tenant's settings (users, API keys, collectives).
@@ -61,7 +61,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(
         {Action.VIEW, Action.ANSWER, Action.CONSENT, Action.CANCEL, Action.OFFBOARD}
     ),
-    Role.INSTALLER: frozenset({Action.VIEW, Action.ANSWER, Action.CANCEL, Action.RESEND_LINK}),
+    Role.INSTALLER: frozenset(
+        {Action.VIEW, Action.ANSWER, Action.CANCEL, Action.RESEND_LINK, Action.FIX_IDENTIFIER}
+    ),
     Role.SUPPORT: frozenset(
         {Action.VIEW, Action.CANCEL, Action.RESEND_LINK, Action.FIX_IDENTIFIER, Action.ADD_NOTE}
     ),

@@ -18,17 +18,18 @@ from app.catalog import Catalog
 from app.contacts import validate_email, validate_mobile
 from app.extensions import db
 from app.identifiers import N_, IdentifierError
-from app.models import Collective, OnboardingRequest, Tenant, User
+from app.models import Collective, ConsentStep, OnboardingRequest, Tenant, User
 from app.onboarding import drafts
 from app.onboarding.access import customer_account, same_tenant
 from app.onboarding.audit import Actor, record_event, touch
 from app.onboarding.errors import InvalidAnswers, OnboardingError
-from app.onboarding.lifecycle import new_request
-from app.onboarding.states import Door, Status
-from app.onboarding.steps import submit_request
+from app.onboarding.lifecycle import cancel_request, new_request
+from app.onboarding.states import Door, Status, StepStatus
+from app.onboarding.steps import current_step, submit_request
 
 CUSTOMER_NAME_MAX_LENGTH = 200
 START_KEY_MAX_LENGTH = 100
+DISCARDED = "discarded by the installer"
 
 
 @dataclass(frozen=True)
@@ -192,3 +193,52 @@ def details_given(request: OnboardingRequest) -> bool:
     return drafts.QUESTION_DETAILS in request.answered and bool(
         request.email or request.customer_mobile
     )
+
+
+def remember_contact(
+    request: OnboardingRequest,
+    actor: Actor,
+    *,
+    email: str | None = None,
+    mobile: str | None = None,
+) -> bool:
+    """Keep the (cleaned) address or number the installer just sent the link to as the
+    customer's own, so the next visit and the support console find it. A change of an
+    address already there is on the timeline with the old value. Returns whether
+    anything changed."""
+    changes: dict[str, dict[str, str | None]] = {}
+    if email and email != request.email:
+        changes["email"] = {"before": request.email, "after": email}
+        request.email = email
+        if request.owner_id is None:
+            # As when it was sent: a customer with an account finds it at home.
+            request.owner = customer_account(request.tenant_id, email)
+    if mobile and mobile != request.customer_mobile:
+        changes["mobile"] = {"before": request.customer_mobile, "after": mobile}
+        request.customer_mobile = mobile
+    if not changes:
+        return False
+    touch(request)
+    record_event(request, "customer_contact", actor, **changes)
+    return True
+
+
+def discard_draft(request: OnboardingRequest, actor: Actor) -> None:
+    """The installer gives up an unfinished start: it is canceled (the timeline keeps it)
+    and leaves their list. Only a Draft can be discarded; again changes nothing."""
+    if request.status == Status.CANCELED and request.submitted_at is None:
+        return
+    if request.status != Status.DRAFT:
+        raise OnboardingError(N_("This request was already sent; it cannot be discarded."))
+    cancel_request(request, actor, reason=DISCARDED)
+
+
+def discarded(request: OnboardingRequest) -> bool:
+    """Whether this is an installer's start given up before it was sent."""
+    return request.status == Status.CANCELED and request.submitted_at is None
+
+
+def failed_step(request: OnboardingRequest) -> ConsentStep | None:
+    """The owner's step whose last attempt did not work, while the request still waits."""
+    step = current_step(request) if not request.is_final else None
+    return step if step is not None and step.status == StepStatus.FAILED else None

@@ -157,6 +157,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, users=users)
+    app.config["PUBLIC_URL"] = live.url  # links the app makes point at this server
 
     def record_error(sender: Flask, exception: BaseException, **extra: Any) -> None:
         live.errors.append("".join(traceback.format_exception(exception)))

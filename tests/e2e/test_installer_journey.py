@@ -207,3 +207,84 @@ def test_a_send_that_does_not_reach_us_says_so_and_keeps_the_address(
     page.get_by_role("button", name="Send by email").click()
     expect(page.get_by_text(re.compile(r"The link was sent by email to"))).to_be_visible()
     expect(page.get_by_role("alert").filter(has_text="No connection")).to_have_count(0)
+
+
+def test_a_device_not_on_the_account_shows_at_home_and_the_installer_fixes_it(
+    make_page: MakePage, live_server: LiveServer, screenshot: Screenshot
+) -> None:
+    page = make_page(TABLET)
+
+    def shot(name: str) -> None:
+        screenshot(page, f"installer-trouble-{name}")
+
+    handover = new_installation(
+        page, live_server, "Audi", {"Vehicle identification number (VIN)": VIN}, lambda name: None
+    )
+    link = shown_link(page)
+    owner = make_page(PHONE)
+    owner.goto(link)
+    wizard = Wizard(owner)
+    to_sign_in_step(wizard)
+    answer_at_the_manufacturer(at_the_manufacturer(owner), "no-device@sandbox.example")
+
+    # The installer's open page turns to the failure by itself, with the way forward.
+    trouble = page.locator("#step-trouble")
+    expect(trouble).to_contain_text("the device is not on the account")
+    handover.audit("a step did not work")
+    shot("request")
+
+    page.get_by_role("link", name="Your installations").click()
+    handover.expect_heading(HOME_HEADING)
+    card = page.locator(".card").filter(has=page.get_by_role("heading", name=CUSTOMER))
+    expect(card).to_contain_text("A step did not work")
+    expect(card).not_to_contain_text("Waiting on")
+    handover.audit("home with a failed step")
+    shot("home")
+
+    card.get_by_role("link", name=re.compile("^Open")).click()
+    handover.follow("Fix the identifier")
+    handover.expect_heading("Fix the identifier")
+    handover.fill("Vehicle identification number (VIN)", "WAUZZZ")
+    handover.press("Save the correction")
+    handover.expect_field_error(
+        "Vehicle identification number (VIN)",
+        page.locator(".field__error").first.inner_text().removeprefix("Error:").strip(),
+    )
+    handover.audit("fix the identifier, with an error")
+    shot("fix-identifier")
+    handover.fill("Vehicle identification number (VIN)", "WAUZZZ8V0KA000001")
+    handover.press("Save the correction")
+    handover.expect_heading(CUSTOMER)
+    expect(page.get_by_text(re.compile("^Saved"))).to_be_visible()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_the_installer_discards_an_unfinished_start(
+    make_page: MakePage, live_server: LiveServer, screenshot: Screenshot, javascript: bool
+) -> None:
+    page = make_page(TABLET, javascript=javascript)
+
+    def shot(name: str) -> None:
+        if javascript:
+            screenshot(page, f"installer-discard-{name}")
+
+    home = sign_in(page, live_server)
+    home.follow("New installation")
+    home.choose("Audi")
+    home.continue_()
+    home.expect_heading("The device and its owner")
+    page.get_by_role("link", name="Installations").click()
+    home.expect_heading(HOME_HEADING)
+    today = page.get_by_role("region", name="Today")
+    card = today.locator(".card").filter(has_text="Your unfinished start")
+    expect(card).to_contain_text("You have not finished it")
+    shot("home")
+    card.get_by_role("link", name=re.compile("^Discard")).click()
+    home.expect_heading("Discard this unfinished installation?")
+    home.audit("discard confirmation")
+    shot("confirm")
+    home.press("Discard it")
+    home.expect_heading(HOME_HEADING)
+    expect(page.get_by_text("This unfinished installation was discarded.")).to_be_visible()
+    expect(today.locator(".card").filter(has_text="Your unfinished start")).to_have_count(0)
+    shot("done")

@@ -1455,3 +1455,18 @@ def test_offboarding_an_app_consent_entity(app, alice, kia):
         .status_code
         == 401
     )
+
+
+# ---------------------------------------------------------------- production without sandboxes
+
+
+def test_without_sandboxes_nor_settings_the_sign_in_step_fails_at_home(app, alice, audi):
+    app.config["SANDBOX_PROVIDERS"] = False  # production's default
+
+    response = alice.post(url(audi, "steps/2"))
+
+    assert path_of(response) == url(audi, "steps/2")  # never off to a page that is not there
+    step = step_of(app, audi)
+    assert (step.status, step.failure_reason) == ("failed", "provider_error")
+    assert entities_of(app, audi) == []
+    assert alice.get(url(audi, "steps/2")).status_code == 200

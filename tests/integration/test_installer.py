@@ -12,16 +12,19 @@ import uuid
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.consent.links import consent_url
-from app.models import ConsentMessage, OnboardingRequest, Role, Tenant, User
+from app.models import Collective, ConsentMessage, OnboardingRequest, Role, Tenant, User
+from app.onboarding.audit import SYSTEM, Actor
+from app.onboarding.lifecycle import cancel_request
 from app.onboarding.states import Door, Status, StepStatus
-from app.onboarding.steps import current_step
+from app.onboarding.steps import current_step, fail_step_attempt
 from tests.integration.helpers import (
     AUDI_VIN,
     HX,
     PAIRING_CODE,
+    WRONG_PAIRING_CODE,
     XENN_REFERENCE,
     World,
     accept_terms,
@@ -118,7 +121,7 @@ def test_home_lists_installs_with_customer_device_and_waiting_step(
     page = text(ian.get("/installer"))
     assert "Jan Peeters" in page
     assert AUDI_VIN in page
-    assert "Waiting on: Agree to share" in page or "Waiting on:" in page
+    assert "Waiting on the owner: Agree to share" in page
     fragment = ian.get("/installer/installs", headers=HX)
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and "Jan Peeters" in fragment.text
@@ -374,3 +377,271 @@ def test_other_installers_and_tenants_get_404(app: Flask, ian: FlaskClient, worl
                 response = client.post(f"/installer/{request_id}{path}", data={})
                 assert response.status_code == 404, (email, path)
     assert get_request(app, draft).status == Status.DRAFT
+
+
+# ---------------------------------------------------------------- after the hand-over
+
+
+def owner_link(app: Flask, request_id: uuid.UUID) -> FlaskClient:
+    """The owner's phone, holding the request's consent link."""
+    with app.test_request_context(), in_db(app) as session:
+        url = consent_url(session.get(OnboardingRequest, request_id))
+        session.commit()
+    owner = app.test_client()
+    owner.get(link_path(url))
+    return owner
+
+
+def fail_second_step(app: Flask, request_id: uuid.UUID, reason: str) -> None:
+    """The owner agreed to the terms; the manufacturer's step then did not work."""
+    accept_terms(owner_link(app, request_id), request_id)
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, request_id)
+        step = current_step(request)
+        assert step is not None and step.position == 2
+        fail_step_attempt(request, step, Actor.provider("sandbox"), reason)
+        session.commit()
+
+
+def events_of(app: Flask, request_id: uuid.UUID, kind: str) -> list[dict[str, object]]:
+    return [e.data for e in get_request(app, request_id).events if e.kind == kind]
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_an_address_typed_at_hand_over_becomes_the_customers(
+    app: Flask, world: World, ian: FlaskClient, headers: dict[str, str]
+) -> None:
+    request_id = start(ian)
+    give_details(ian, request_id, {"vin": AUDI_VIN, "customer_email": ""})
+    send(ian, request_id)
+    assert get_request(app, request_id).email is None
+    data = {
+        "email-channel": "email",
+        "email-to": " Jan.Peeters@Example.COM ",
+        "email-submission_key": "k1",
+    }
+    response = ian.post(f"/installer/{request_id}/send", data=data, headers=headers)
+    assert path_of(response) == f"/installer/{request_id}"
+    [message] = sent_emails(app)
+    request = get_request(app, request_id)
+    assert request.email == message.to[0]  # normalised as it was sent
+    assert request.email_search == request.email.lower()  # what the console searches
+    assert events_of(app, request_id, "customer_contact") == [
+        {"email": {"before": None, "after": request.email}}
+    ]
+    assert f'value="{request.email}"' in ian.get(f"/installer/{request_id}").text
+
+    # Another address: the customer's from now on, the old one on the timeline.
+    changed = {**data, "email-to": world.bob, "email-submission_key": "k2"}
+    ian.post(f"/installer/{request_id}/send", data=changed, headers=headers)
+    request = get_request(app, request_id)
+    assert request.email == world.bob
+    with in_db(app) as session:  # a customer with an account finds it at home
+        assert request.owner_id == session.scalar(select(User.id).where(User.email == world.bob))
+    assert events_of(app, request_id, "customer_contact")[-1] == {
+        "email": {"before": message.to[0], "after": world.bob}
+    }
+    # The same address again changes nothing more.
+    ian.post(f"/installer/{request_id}/send", data={**changed, "email-submission_key": "k3"})
+    assert len(events_of(app, request_id, "customer_contact")) == 2
+
+
+def test_a_number_typed_at_hand_over_becomes_the_customers(app: Flask, ian: FlaskClient) -> None:
+    request_id = start(ian)
+    give_details(ian, request_id, {"vin": AUDI_VIN, "customer_mobile": ""})
+    send(ian, request_id)
+    data = {"sms-channel": "sms", "sms-to": "+32 470 99 88 77", "sms-submission_key": "k1"}
+    assert path_of(ian.post(f"/installer/{request_id}/send", data=data)) == (
+        f"/installer/{request_id}"
+    )
+    assert get_request(app, request_id).customer_mobile == "+32470998877"
+    assert 'value="+32470998877"' in ian.get(f"/installer/{request_id}").text
+    bad = {**data, "sms-to": "12", "sms-submission_key": "k2"}
+    assert ian.post(f"/installer/{request_id}/send", data=bad).status_code == 422
+    assert get_request(app, request_id).customer_mobile == "+32470998877"
+
+
+def test_a_wrong_pairing_code_reads_as_words(app: Flask, ian: FlaskClient) -> None:
+    request_id = install(ian, "RetrofitMeter/Xenn")
+    owner = owner_link(app, request_id)
+    accept_terms(owner, request_id)
+    pair(owner, request_id, WRONG_PAIRING_CODE)
+    page = text(ian.get(f"/installer/{request_id}"))
+    assert "pairing_code_mismatch" not in page
+    assert "the pairing code did not match the device" in page
+    assert "Check the pairing code on the device with the owner" in page
+
+
+@pytest.mark.parametrize(
+    "reason,says",
+    [
+        ("denied", "The owner refused access."),
+        ("device_not_found", "Check the identifier with the owner and fix it here"),
+        ("provider_error", "try again from the same link in a few minutes"),
+    ],
+)
+def test_a_failed_step_shows_on_home_and_request_page(
+    app: Flask, ian: FlaskClient, reason: str, says: str
+) -> None:
+    request_id = install(ian)
+    fail_second_step(app, request_id, reason)
+    label = {
+        "denied": "access was refused",
+        "device_not_found": "the device is not on the account",
+        "provider_error": "the manufacturer had a problem",
+    }[reason]
+    for response in (ian.get("/installer"), ian.get("/installer/installs", headers=HX)):
+        home = text(response)
+        assert "A step did not work" in home
+        assert f"Sign in at Audi and allow access: {label}." in home
+        assert says in home
+        assert "Waiting on" not in home
+    for response in (
+        ian.get(f"/installer/{request_id}"),
+        ian.get(f"/installer/{request_id}/status", headers=HX),
+    ):
+        page = text(response)
+        assert f"Sign in at Audi and allow access: {label}." in page and says in page
+        fix = f'href="/installer/{request_id}/identifier"' in response.text
+        assert fix  # offered always while it waits; first thing when the device was not found
+        assert ('class="button" href="/installer/' in response.text) == (
+            reason == "device_not_found"
+        )
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_the_installer_fixes_the_identifier(
+    app: Flask, ian: FlaskClient, headers: dict[str, str]
+) -> None:
+    request_id = install(ian)
+    fail_second_step(app, request_id, "device_not_found")
+    path = f"/installer/{request_id}/identifier"
+    page = ian.get(path, headers=headers)
+    assert page.status_code == 200 and AUDI_VIN in page.text
+    bad = ian.post(path, data={"vin": "WAUZZZ"}, headers=headers)
+    assert bad.status_code == 422
+    assert "vin" in field_errors(bad) and 'value="WAUZZZ"' in bad.text
+    assert get_request(app, request_id).information == {"vin": AUDI_VIN}
+    new_vin = "WAUZZZ8V0KA000001"
+    response = ian.post(path, data={"vin": new_vin}, headers=headers)
+    assert path_of(response) == f"/installer/{request_id}"
+    request = get_request(app, request_id)
+    assert request.information == {"vin": new_vin}
+    [corrected] = events_of(app, request_id, "information_corrected")
+    assert corrected == {"before": {"vin": AUDI_VIN}, "after": {"vin": new_vin}}
+    assert "Saved." in text(ian.get(f"/installer/{request_id}"))
+
+
+def test_a_finished_request_offers_no_fix(app: Flask, ian: FlaskClient) -> None:
+    request_id = install(ian)
+    ian.post(f"/installer/{request_id}/identifier", data={"vin": "WAUZZZ8V0KA000001"})
+    with in_db(app) as session:
+        cancel_request(session.get(OnboardingRequest, request_id), SYSTEM)
+        session.commit()
+    page = ian.get(f"/installer/{request_id}")
+    assert f"/installer/{request_id}/identifier" not in page.text
+    response = ian.post(f"/installer/{request_id}/identifier", data={"vin": AUDI_VIN})
+    assert path_of(response) == f"/installer/{request_id}"
+    assert get_request(app, request_id).information == {"vin": "WAUZZZ8V0KA000001"}
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_an_unfinished_start_is_the_installers_and_can_be_discarded(
+    app: Flask, ian: FlaskClient, headers: dict[str, str]
+) -> None:
+    draft = start(ian, key="draft")
+    sent = install(ian, key="sent")
+    home = text(ian.get("/installer", headers=headers))
+    assert "Your unfinished start" in home
+    assert "You have not finished it: continue, or discard it." in home
+    assert "Your answers" not in home and "Customer not given" not in home
+    assert home.count("Discard") == 1
+
+    confirm = ian.get(f"/installer/{draft}/discard", headers=headers)
+    assert confirm.status_code == 200
+    assert "Discard this unfinished installation?" in text(confirm)
+    assert get_request(app, draft).status == Status.DRAFT  # asking changes nothing
+    response = ian.post(f"/installer/{draft}/discard", headers=headers)
+    assert path_of(response) == "/installer"
+    request = get_request(app, draft)
+    assert request.status == Status.CANCELED
+    assert events_of(app, draft, "cancel_reason") == [{"reason": "discarded by the installer"}]
+    home = text(ian.get("/installer"))
+    assert "was discarded" in home and "Your unfinished start" not in home
+    assert path_of(ian.post(f"/installer/{draft}/discard")) == "/installer"  # again: no change
+
+    refused = ian.post(f"/installer/{sent}/discard", headers=headers)
+    assert path_of(refused) == f"/installer/{sent}"
+    assert get_request(app, sent).status == Status.PENDING
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_details_from_a_tab_that_missed_a_device_change_are_not_lost(
+    app: Flask, ian: FlaskClient, headers: dict[str, str]
+) -> None:
+    request_id = start(ian)
+    tab_b = ian.get(f"/installer/{request_id}/details")
+    assert 'name="rendered_for" type="hidden" value="EV/Audi"' in tab_b.text
+    # Tab A: the device becomes a Xenn meter.
+    ian.post(f"/installer/{request_id}/device", data={"device": "RetrofitMeter/Xenn"})
+    # Tab B: the VIN and the customer, for the Audi it still shows.
+    data = {**CUSTOMER, "vin": AUDI_VIN, "collective": "none", "rendered_for": "EV/Audi"}
+    response = ian.post(f"/installer/{request_id}/details", data=data, headers=headers)
+    assert response.status_code == 422
+    page = text(response)
+    assert "This installation changed in another tab" in page
+    assert AUDI_VIN in page  # said back, not silently dropped
+    assert 'value="Jan Peeters"' in response.text
+    assert 'name="rendered_for" type="hidden" value="RetrofitMeter/Xenn"' in response.text
+    request = get_request(app, request_id)
+    assert request.customer_name is None and request.information == {}
+    # Submitted again from the page as it is now, it saves.
+    again = {**data, "reference": XENN_REFERENCE, "rendered_for": "RetrofitMeter/Xenn"}
+    del again["vin"]
+    assert path_of(ian.post(f"/installer/{request_id}/details", data=again)) == (
+        f"/installer/{request_id}/check"
+    )
+
+
+def test_the_error_summary_follows_the_fields(app: Flask, ian: FlaskClient) -> None:
+    request_id = start(ian)
+    bad = {"vin": "X", "customer_name": "", "customer_email": "jan@", "customer_mobile": "1"}
+    response = ian.post(f"/installer/{request_id}/details", data=bad)
+    summary = re.findall(r'<li><a href="#([^"]+)">', response.text)
+    assert summary == ["vin", "customer_name", "customer_email", "customer_mobile"]
+
+
+def test_the_group_defaults_to_none_and_only_where_there_are_groups(
+    app: Flask, world: World, ian: FlaskClient
+) -> None:
+    request_id = start(ian)
+    page = ian.get(f"/installer/{request_id}/details").text
+    checked = re.search(
+        r'<input[^>]*checked[^>]*name="collective"[^>]*>|<input[^>]*name="collective"[^>]*checked[^>]*>',
+        page,
+    )
+    assert checked and 'value="none"' in checked.group(0)
+    data = {**CUSTOMER, "vin": AUDI_VIN}  # no group chosen: "No group"
+    assert path_of(ian.post(f"/installer/{request_id}/details", data=data)) == (
+        f"/installer/{request_id}/check"
+    )
+    assert get_request(app, request_id).collective_id is None
+    with in_db(app) as session:
+        session.execute(delete(Collective).where(Collective.tenant_id == world.acme_id))
+        session.commit()
+    other = start(ian, key="other")
+    assert 'name="collective"' not in ian.get(f"/installer/{other}/details").text
+
+
+def test_connected_shows_the_entity_and_since_when(app: Flask, ian: FlaskClient) -> None:
+    request_id = install(ian, "RetrofitMeter/Xenn")
+    owner = owner_link(app, request_id)
+    accept_terms(owner, request_id)
+    pair(owner, request_id, PAIRING_CODE)
+    for response in (
+        ian.get(f"/installer/{request_id}"),
+        ian.get(f"/installer/{request_id}/status", headers=HX),
+    ):
+        page = text(response)
+        assert f"Identifier {XENN_REFERENCE}" in page
+        assert "Connected since" in page

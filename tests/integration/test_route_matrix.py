@@ -86,6 +86,8 @@ POLICY: dict[str, str] = {
     "installer.request_page": "request",
     "installer.request_status": "request",
     "installer.send": "request",
+    "installer.fix_identifier": "request",
+    "installer.discard": "request",
     "main.disconnect": "entity",
     "main.reconnect": "entity",
     "admin.api_keys": "admin",

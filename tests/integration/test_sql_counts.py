@@ -219,3 +219,49 @@ def test_the_home_page_costs_the_same_for_1_10_or_100_requests(app, world, alice
     counts = counts_by_size(app, world, sql, lambda: alice.get("/"), owner=world.alice)
     assert all(log.response.status_code == 200 for log in counts.values())
     assert same_count(counts), describe(counts)
+
+
+# ---------------------------------------------------------------- the installer's home page
+
+
+def test_the_installer_home_costs_the_same_for_1_10_or_100_installs(app, world, sql) -> None:
+    """Each card reads its steps (the one waited on, or the one that did not work): loaded
+    with the list, not one query per card."""
+    from sqlalchemy import select, update
+
+    from app.models import OnboardingRequest, Role, Tenant
+    from app.onboarding.audit import SYSTEM
+    from app.onboarding.states import Door
+    from app.onboarding.steps import current_step, fail_step_attempt
+    from tests.integration.helpers import add_user, in_db
+
+    with in_db(app) as session:
+        ian = add_user(
+            session, session.get(Tenant, world.acme_id), "ian@acme.example", Role.INSTALLER
+        )
+        session.commit()
+        ian_id = ian.id
+    installer = signed_in_client(app, "ian@acme.example")
+
+    def as_installs() -> None:
+        with in_db(app) as session:
+            session.execute(
+                update(OnboardingRequest).values(channel=Door.INSTALLER, created_by_id=ian_id)
+            )
+            # Some wait on a step that did not work.
+            for request in session.scalars(select(OnboardingRequest)).all()[::3]:
+                step = current_step(request)
+                if step is not None and not request.is_final and step.status == "todo":
+                    fail_step_attempt(request, step, SYSTEM, "device_not_found")
+            session.commit()
+
+    counts = {}
+    made = 0
+    for size in SIZES:
+        add_requests(app, world.acme_id, size - made)
+        made = size
+        as_installs()
+        counts[size] = sql.of(lambda: installer.get("/installer"))
+    assert all(log.response.status_code == 200 for log in counts.values())
+    assert "A step did not work" in counts[100].response.text
+    assert same_count(counts), describe(counts)

@@ -40,7 +40,16 @@ def request_of(status: Status = Status.PENDING) -> OnboardingRequest:
     "user,allowed",
     [
         (OWNER, {Action.VIEW, Action.ANSWER, Action.CONSENT, Action.CANCEL, Action.OFFBOARD}),
-        (INSTALLER, {Action.VIEW, Action.ANSWER, Action.CANCEL, Action.RESEND_LINK}),
+        (
+            INSTALLER,
+            {
+                Action.VIEW,
+                Action.ANSWER,
+                Action.CANCEL,
+                Action.RESEND_LINK,
+                Action.FIX_IDENTIFIER,
+            },
+        ),
         (
             SUPPORT,
             {
