@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import security
     from app.admin import bp as admin_bp
+    from app.admin import branding
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.consent import bp as consent_bp
@@ -69,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)
     app.register_blueprint(admin_bp)
+    branding.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(consent_bp)

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from app.consent import crypto
 from app.extensions import db
 from app.jobs.tasks import check_entity_grants, expire_due
-from app.models import ApiKey, ProviderGrant, Role, Tenant, User
+from app.models import ProviderGrant, Role, Tenant, User
+from app.onboarding.audit import OPERATOR
 from app.seed import seed_demo
 
 # AppGroup runs each command inside the app context, also under app.test_cli_runner().
@@ -86,8 +87,9 @@ def create_user(email: str, slug: str, role: str, password: str, name: str) -> N
 @click.option("--name", default="", help="What the key is for.")
 def create_api_key(slug: str, name: str) -> None:
     """Create an API key; it is shown once, alone on the last line."""
-    key, secret = ApiKey.issue(_tenant(slug), name)
-    db.session.add(key)
+    from app.admin.keys import issue_key  # the admin package imports this module
+
+    key, secret = issue_key(_tenant(slug), name, OPERATOR)
     db.session.commit()
     click.echo(f"Created API key {key.prefix}… for {slug}. Store it now; it is not shown again:")
     click.echo(secret)

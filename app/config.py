@@ -54,9 +54,13 @@ class Config:
     REQUEST_EXPIRES_AFTER = timedelta(days=_int("REQUEST_EXPIRES_AFTER_DAYS", 14))
 
     # A request waiting on its owner with no activity for this long gets its link again by
-    # email (a reminder), at most REMINDER_MAX times; 0 sends none.
+    # email, or by text message when a mobile number is the owner's contact (a reminder), at
+    # most REMINDER_MAX times; 0 sends none.
     REMINDER_AFTER = timedelta(hours=_int("REMINDER_AFTER_HOURS", 72))
     REMINDER_MAX = _int("REMINDER_MAX", 2)
+
+    # How long an invitation's set-password link keeps working (and it works once).
+    INVITE_MAX_AGE = timedelta(days=_int("INVITE_MAX_AGE_DAYS", 7))
 
     # How long a consent link sent to an owner keeps working.
     CONSENT_LINK_MAX_AGE = timedelta(days=_int("CONSENT_LINK_MAX_AGE_DAYS", 14))

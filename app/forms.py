@@ -58,10 +58,12 @@ def details_form(
             render_kw: dict[str, str | bool] = {"spellcheck": "false"}
             if attribute.rule == "email":
                 render_kw.update(autocomplete="email", inputmode="email", type="email")
-            elif attribute.rule in ("vin", "pattern", "ean"):
+            elif attribute.digits_only:
+                # The number pad on a phone. No `pattern` attribute: spaces, dashes and
+                # full-width digits are fine here (the rules fold them), not to a browser.
+                render_kw.update(autocomplete="off", inputmode="numeric")
+            elif attribute.rule in ("vin", "pattern"):
                 render_kw.update(autocomplete="off", autocapitalize="characters")
-                if attribute.rule == "ean":
-                    render_kw["inputmode"] = "numeric"
             if attribute.scannable:
                 render_kw[SCANNABLE] = True
             field = StringField(gettext(attribute.label), render_kw=render_kw)

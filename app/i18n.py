@@ -30,6 +30,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    has_app_context,
     has_request_context,
     redirect,
     request,
@@ -80,15 +81,21 @@ def current_language() -> str:
 def in_sentence(text: str) -> str:
     """A label as it reads inside a sentence: "Electric vehicle" -> "electric vehicle".
 
-    Only the first letter is lowered, and not for an acronym ("EAN code") nor in German,
-    where nouns keep their capital ("Ihr Elektrofahrzeug").
+    Only the first letter is lowered, and not for an acronym ("EAN code"), a brand
+    ("Xenn reference") nor in German, where nouns keep their capital ("Ihr Elektrofahrzeug").
     """
     text = str(text)
-    if current_language() in _CAPITALISED_NOUNS:
+    if current_language() in _CAPITALISED_NOUNS or _starts_with_brand(text):
         return text
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         return text[0].lower() + text[1:]
     return text
+
+
+def _starts_with_brand(text: str) -> bool:
+    catalog = current_app.extensions.get("catalog") if has_app_context() else None
+    first_word = text.split(" ", 1)[0]
+    return catalog is not None and first_word in catalog.brand_names
 
 
 def translated(text: str) -> str:

@@ -7,9 +7,12 @@ Babel's extractor.
 """
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 from stdnum.ean import calc_check_digit as gs1_check_digit
+from vininfo import Vin
+from vininfo.exceptions import ValidationError
 
 
 def N_(text: str) -> str:
@@ -54,8 +57,10 @@ _DROPPED = frozenset(_INVISIBLE + _HYPHENS)
 
 
 def normalise(value: str) -> str:
-    """Trim, upper-case and drop spaces and hyphens (and their Unicode lookalikes)."""
-    return "".join(c for c in value.upper() if not c.isspace() and c not in _DROPPED)
+    """Fold compatibility forms (NFKC: a full-width W or 1 typed on a CJK keyboard is W
+    or 1), upper-case, and drop spaces and hyphens (and their Unicode lookalikes)."""
+    folded = unicodedata.normalize("NFKC", value).upper()
+    return "".join(c for c in folded if not c.isspace() and c not in _DROPPED)
 
 
 def _shown(character: str) -> str:
@@ -92,7 +97,7 @@ def validate_vin(value: str) -> str:
     """Return the normalised VIN, or raise IdentifierError saying what is wrong with it."""
     vin = normalise(value)
     if not vin:
-        raise IdentifierError(N_("Enter the VIN"))
+        raise IdentifierError(N_("Enter the VIN."))
     for position, character in enumerate(vin, start=1):
         if character in _VIN_CHARACTERS:
             continue
@@ -128,6 +133,36 @@ def validate_vin(value: str) -> str:
     return vin
 
 
+_WMI_LENGTH = 3
+# vininfo's name for a WMI it does not know.
+_UNKNOWN_MAKER = "UnsupportedBrand"
+
+
+def is_wmi(value: object) -> bool:
+    """Whether `value` is a world manufacturer identifier: 3 VIN characters (upper case)."""
+    return (
+        isinstance(value, str)
+        and len(value) == _WMI_LENGTH
+        and all(c in _VIN_CHARACTERS for c in value)
+    )
+
+
+def vin_maker(vin: str) -> str | None:
+    """The maker the world WMI table (vininfo's) names for a valid VIN, or None if unknown.
+
+    Only for makers the catalog does not list: the catalog's own WMI lists decide for its
+    brands (vininfo names KMH "Genesis", where most KMH cars are Hyundais).
+    """
+    try:
+        name = Vin(vin).manufacturer
+    except ValidationError:
+        return None
+    if not name or name == _UNKNOWN_MAKER:
+        return None
+    # "Opel/Vauxhall", "Scania, Södertälje": the first name is the one people say.
+    return re.split(r"[/,]", name)[0].strip() or None
+
+
 # --- EAN of a connection point -------------------------------------------------------------
 
 _EAN_LENGTH = 18
@@ -140,7 +175,7 @@ def validate_ean(value: str) -> str:
     """Return the normalised 18-digit EAN of a Belgian or Dutch connection point, or raise."""
     ean = normalise(value)
     if not ean:
-        raise IdentifierError(N_("Enter the EAN"))
+        raise IdentifierError(N_("Enter the EAN."))
     for position, character in enumerate(ean, start=1):
         if character not in _DIGITS:
             raise IdentifierError(
@@ -178,17 +213,27 @@ def validate_ean(value: str) -> str:
 # --- Codes from the catalog ----------------------------------------------------------------
 
 
-def validate_code(value: str, pattern: str, *, description: str, example: str | None = None) -> str:
+def validate_code(
+    value: str,
+    pattern: str,
+    *,
+    description: str,
+    example: str | None = None,
+    message: str | None = None,
+) -> str:
     """Return the normalised code if all of it matches ``pattern``, or raise IdentifierError.
 
-    ``description`` says in words what the pattern asks for ("P followed by 10 digits").
+    ``description`` says in words what the pattern asks for ("P followed by 10 digits");
+    ``message``, when given, is said instead of "This should be <description>".
     The pattern is matched against the normalised (upper-case, no spaces or hyphens) value,
     with ASCII-only classes so that ``\\d`` does not accept other scripts' digits.
     """
     code = normalise(value)
     if not code:
-        raise IdentifierError(N_("Enter the code"))
+        raise IdentifierError(N_("Enter the code."))
     if re.fullmatch(pattern, code, flags=re.ASCII) is None:
+        if message is not None:
+            raise IdentifierError(message)
         if example is None:
             raise IdentifierError(N_("This should be %(description)s."), description=description)
         raise IdentifierError(

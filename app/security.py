@@ -84,7 +84,8 @@ def load_user(session_id: str) -> User | None:
         return None
     # With the tenant, which many pages read (one statement, not two).
     user = db.session.get(User, int(user_id), options=[joinedload(User.tenant)])
-    if user is None or user.session_version != int(version):
+    # A deactivated account's sessions, and those from before signing out, stop working.
+    if user is None or not user.active or user.session_version != int(version):
         return None
     return user
 

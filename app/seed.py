@@ -136,7 +136,7 @@ def seed_stalled_requests(tenant: Tenant) -> None:
             start_step(request, waiting, OWNER_LINK)
             if spec.failed:
                 provider = Actor(f"provider:{spec.manufacturer.lower()}")
-                fail_step_attempt(request, waiting, provider, spec.failed)
+                fail_step_attempt(request, waiting, provider, spec.failed, tried=request.device_id)
         _age(request, timedelta(days=spec.idle_days))
     # An installer started a draft on site and left it half-way (no owner account yet).
     installer = db.session.scalar(select(User).where(User.email == "installer@demo.example"))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from app.admin.keys import revoke_key
 from app.cli import _tenant, api_keys
 from app.extensions import db
-from app.models import ApiKey, utcnow
+from app.models import ApiKey
 from app.onboarding import access
+from app.onboarding.audit import OPERATOR
 
 
 @api_keys.command("list")
@@ -50,6 +52,6 @@ def revoke_api_key(prefix: str, slug: str) -> None:
             if not keys
             else f"{len(keys)} keys start with {prefix!r}; give more of the prefix"
         )
-    keys[0].revoked_at = utcnow()
+    revoke_key(keys[0], OPERATOR)
     db.session.commit()
     click.echo(f"Revoked API key {keys[0].prefix}… of {slug}")

@@ -180,8 +180,9 @@ class AttributeOut(BaseModel):
     required: bool
     rule: Literal["vin", "ean", "pattern", "email", "choice", "text"]
     pattern: str | None = Field(
-        description="For rule `pattern`: the regular expression the "
-        "value matches once upper-cased without spaces and hyphens."
+        description="For rule `pattern`, or added to rule `vin` or `ean` (a Fluvius EAN is a "
+        "Belgian one: `54[0-9]{16}`): the regular expression the value matches once "
+        "normalised (compatibility forms folded, upper-cased, without spaces and hyphens)."
     )
     format: str | None = Field(description="The pattern in words.")
     example: str | None
@@ -338,9 +339,11 @@ WebhookEventType = Literal[
     "entity.needs_reconnect",
     "entity.disconnected",
 ]
+# An endpoint's URL: the API's schema and the admin page's form both check it with this.
+WEBHOOK_URL_PATTERN = r"^https?://[^\s]+$"
 WebhookUrl = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=2000, pattern=r"^https?://[^\s]+$"),
+    Field(min_length=1, max_length=2000, pattern=WEBHOOK_URL_PATTERN),
     AfterValidator(_printable),
 ]
 

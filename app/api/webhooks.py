@@ -27,15 +27,12 @@ from app.api.schemas import (
 from app.api.serializers import tenant_id, timestamp
 from app.api.spec import WRITE_ERRORS, responses, spec
 from app.extensions import db
-from app.jobs import after_commit
-from app.jobs.tasks import deliver_webhook
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.onboarding import access
 from app.onboarding.access import Principal
 
 WEBHOOKS = "Webhooks"
 NOT_YOURS = "There is no webhook endpoint with this id."
-DELIVERY_LOG_SIZE = 50
 
 
 def endpoint_out(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -92,10 +89,6 @@ def _endpoint(principal: Principal, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     return endpoint
 
 
-def _send(delivery: WebhookDelivery) -> None:
-    after_commit(db.session(), deliver_webhook, delivery.id)
-
-
 @bp.post("/webhooks")
 @spec.validate(
     resp=responses(WRITE_ERRORS, HTTP_201=WebhookCreated),
@@ -111,7 +104,7 @@ def create_webhook(json: WebhookIn) -> Any:
     principal = _manager()
     tenant = resolve_tenant(principal, json.tenantId)
     endpoint, secret = webhooks.create_endpoint(
-        tenant.id, json.url, list(json.eventTypes), json.description.strip()
+        tenant.id, json.url, list(json.eventTypes), json.description.strip(), principal.actor
     )
     db.session.flush()
     body = endpoint_out(endpoint) | {"secret": secret}
@@ -145,15 +138,16 @@ def get_webhook(endpoint_id: uuid.UUID) -> Any:
 )
 def update_webhook(endpoint_id: uuid.UUID, json: WebhookPatch) -> Any:
     """Change a Webhook Endpoint (URL, event types, description, enabled)"""
-    endpoint = _endpoint(require_principal(), endpoint_id)
-    if json.url is not None:
-        endpoint.url = json.url
-    if json.eventTypes is not None:
-        endpoint.event_types = list(dict.fromkeys(json.eventTypes))
-    if json.description is not None:
-        endpoint.description = json.description.strip()
-    if json.enabled is not None:
-        endpoint.enabled = json.enabled
+    principal = require_principal()
+    endpoint = _endpoint(principal, endpoint_id)
+    webhooks.update_endpoint(
+        endpoint,
+        principal.actor,
+        url=json.url,
+        event_types=list(json.eventTypes) if json.eventTypes is not None else None,
+        description=json.description.strip() if json.description is not None else None,
+        enabled=json.enabled,
+    )
     db.session.flush()
     body = endpoint_out(endpoint)
     db.session.commit()
@@ -166,7 +160,8 @@ def update_webhook(endpoint_id: uuid.UUID, json: WebhookPatch) -> Any:
 )
 def delete_webhook(endpoint_id: uuid.UUID) -> Any:
     """Delete a Webhook Endpoint (its delivery log goes with it)"""
-    db.session.delete(_endpoint(require_principal(), endpoint_id))
+    principal = require_principal()
+    webhooks.delete_endpoint(_endpoint(principal, endpoint_id), principal.actor)
     db.session.commit()
     return Response(status=204)
 
@@ -180,13 +175,7 @@ def delete_webhook(endpoint_id: uuid.UUID) -> Any:
 def list_webhook_deliveries(endpoint_id: uuid.UUID) -> Any:
     """The Delivery Log of a Webhook Endpoint (newest first, the last 50)"""
     endpoint = _endpoint(require_principal(), endpoint_id)
-    rows = db.session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id)
-        .order_by(WebhookDelivery.created_at.desc())
-        .limit(DELIVERY_LOG_SIZE)
-    ).all()
-    return {"data": [delivery_out(d) for d in rows]}
+    return {"data": [delivery_out(d) for d in webhooks.delivery_log(endpoint)]}
 
 
 @bp.post("/webhooks/<uuid:endpoint_id>/test")
@@ -198,10 +187,8 @@ def list_webhook_deliveries(endpoint_id: uuid.UUID) -> Any:
 def send_webhook_test(endpoint_id: uuid.UUID) -> Any:
     """Send a Test Event (`webhook.test`) to a Webhook Endpoint"""
     endpoint = _endpoint(require_principal(), endpoint_id)
-    delivery = webhooks.test_delivery(endpoint)
-    db.session.flush()
+    delivery = webhooks.send_test_event(endpoint)
     body = delivery_out(delivery)
-    _send(delivery)
     db.session.commit()
     return body, 202
 
@@ -215,16 +202,10 @@ def send_webhook_test(endpoint_id: uuid.UUID) -> Any:
 def retry_webhook_delivery(endpoint_id: uuid.UUID, delivery_id: str) -> Any:
     """Send a Delivery Again"""
     endpoint = _endpoint(require_principal(), endpoint_id)
-    delivery = db.session.scalar(
-        select(WebhookDelivery).where(
-            WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id
-        )
-    )
+    delivery = webhooks.endpoint_delivery(endpoint, delivery_id)
     if delivery is None:
         raise not_found("There is no delivery with this id at this endpoint.")
     webhooks.send_again(delivery)
-    db.session.flush()
     body = delivery_out(delivery)
-    _send(delivery)
     db.session.commit()
     return body, 202

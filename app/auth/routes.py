@@ -5,9 +5,12 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
+from app.admin import people
+from app.admin.forms import SetPasswordForm
 from app.auth import bp, throttle
 from app.auth.forms import LoginForm
 from app.extensions import db
+from app.forms import form_errors
 from app.htmx import render
 from app.models import User
 from app.security import safe_next
@@ -87,3 +90,36 @@ def logout() -> Response:
     session.clear()  # the consent links this browser opened go with it
     flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> Response:
+    """Choose a password through an invitation's link (signed, expiring, single use)."""
+    user = people.user_for_token(token)
+    if user is None:
+        return render("auth/set_password.html", user=None, form=None, errors=[], status=404)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        problem = people.password_problem(form.password.data or "", user)
+        if problem:
+            form.password.errors = [gettext(problem)]
+        else:
+            people.choose_password(user, form.password.data or "")
+            db.session.commit()
+            logout_user()
+            _start_session()
+            login_user(user)
+            flash(gettext("Your password is set. Welcome!"), "success")
+            return redirect(url_for("main.home"))
+    errors = form_errors(form)
+    response = render(
+        "auth/set_password.html",
+        user=user,
+        form=form,
+        errors=errors,
+        min_length=people.PASSWORD_MIN_LENGTH,
+        status=422 if errors else 200,
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -19,6 +19,7 @@ from app.catalog.model import (
     Manufacturer,
     Pairing,
     StepSpec,
+    VinMaker,
 )
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Manufacturer",
     "Pairing",
     "StepSpec",
+    "VinMaker",
     "current_catalog",
     "init_app",
     "load_catalog",

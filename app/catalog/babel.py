@@ -1,8 +1,9 @@
 """A Babel extractor for catalog.toml: every text a person reads becomes a message.
 
-Labels, hints and descriptions of entity types, attributes, choices and pairing codes
-are translated where they are shown (``{{ attribute.label|translated }}`` in a template,
-``gettext(attribute.label)`` in Python); this extractor puts them in messages.pot.
+Labels, hints, descriptions and messages of entity types, attributes, choices and
+pairing codes are translated where they are shown (``{{ attribute.label|translated }}``
+in a template, ``gettext(attribute.label)`` in Python); this extractor puts them in
+messages.pot.
 Referenced from babel.cfg at the repository root:
 
     [extractors]
@@ -21,7 +22,7 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import IO, Any
 
 # Keys whose string values are shown to a person.
-TEXT_KEYS = ("label", "hint", "description")
+TEXT_KEYS = ("label", "hint", "description", "missing", "message")
 
 
 def _texts(node: Any, where: str) -> Iterator[tuple[str, str]]:

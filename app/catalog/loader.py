@@ -9,6 +9,7 @@ from typing import Any
 
 from app.catalog.model import (
     DEFAULT_PATH,
+    PATTERN_RULES,
     PROVIDER_KINDS,
     RULES,
     STEP_KINDS,
@@ -22,7 +23,7 @@ from app.catalog.model import (
     Pairing,
     StepSpec,
 )
-from app.identifiers import IdentifierError, validate_code
+from app.identifiers import IdentifierError, is_wmi, validate_code
 from app.onboarding.states import StepKind
 
 
@@ -69,6 +70,8 @@ class _Reader:
                 "max_length",
                 "choices",
                 "device",
+                "missing",
+                "message",
             },
             where,
         )
@@ -85,7 +88,16 @@ class _Reader:
         description = self.text(data, "description", where, required=rule == "pattern")
         example = self.text(data, "example", where, required=False)
         if pattern is not None:
+            if rule not in PATTERN_RULES:
+                raise self.fail(where, f"a {rule!r} attribute cannot have a 'pattern'")
             self.check_pattern(pattern, example, description, where)
+        # A pattern added to the VIN or EAN rule needs its own words for a value it refuses.
+        message = self.sentence(
+            data, "message", where, required=pattern is not None and rule != "pattern"
+        )
+        if message is not None and pattern is None:
+            raise self.fail(where, "'message' goes with a 'pattern'")
+        missing = self.sentence(data, "missing", where, required=False)
         choices: tuple[Choice, ...] = ()
         if rule == "choice":
             raw_choices = data.get("choices")
@@ -119,7 +131,16 @@ class _Reader:
             example=example,
             max_length=max_length,
             choices=choices,
+            missing=missing,
+            message=message,
         )
+
+    def sentence(self, data: dict[str, Any], key: str, where: str, required: bool) -> Any:
+        """A message said as it is written: a whole sentence, with no "%" placeholders."""
+        value = self.text(data, key, where, required=required)
+        if value is not None and ("%" in value or not value.rstrip().endswith((".", "?", "!"))):
+            raise self.fail(where, f"'{key}' must be a whole sentence, ending with a full stop")
+        return value
 
     def check_pattern(
         self, pattern: str, example: str | None, description: str | None, where: str
@@ -182,6 +203,15 @@ class _Reader:
             )
             for name, raw_m in raw_manufacturers.items()
         }
+        owners: dict[str, str] = {}
+        for manufacturer in manufacturers.values():
+            for code in manufacturer.wmi:
+                if code in owners:
+                    raise self.fail(
+                        f"{where}.manufacturers.{manufacturer.name}.wmi",
+                        f"{code!r} is also {owners[code]}'s",
+                    )
+                owners[code] = manufacturer.name
         return EntityType(
             id=type_id,
             label=self.text(data, "label", where),
@@ -198,7 +228,7 @@ class _Reader:
         shared: dict[str, dict[str, Any]],
     ) -> Manufacturer:
         where = f"types.{type_id}.manufacturers.{name}"
-        self.only(data, {"attributes", "steps", "provider", "pairing", "country"}, where)
+        self.only(data, {"attributes", "steps", "provider", "pairing", "country", "wmi"}, where)
         attributes: list[Attribute] = []
         for i, entry in enumerate(data.get("attributes", type_data.get("attributes", []))):
             entry_where = f"{where}.attributes[{i}]"
@@ -239,7 +269,19 @@ class _Reader:
             provider=provider,
             pairing=pairing,
             country=self.text(data, "country", where, required=False),
+            wmi=self.wmi(data.get("wmi", []), attributes, f"{where}.wmi"),
         )
+
+    def wmi(self, raw: Any, attributes: list[Attribute], where: str) -> tuple[str, ...]:
+        """World manufacturer identifiers: the first 3 characters of this maker's VINs."""
+        if not isinstance(raw, list):
+            raise self.fail(where, "must be a list of 3-character codes")
+        if raw and not any(a.rule == "vin" for a in attributes):
+            raise self.fail(where, "only a manufacturer asked for a VIN has WMIs")
+        for code in raw:
+            if not is_wmi(code):
+                raise self.fail(where, f"{code!r} is not a WMI (3 VIN characters, upper case)")
+        return tuple(raw)
 
 
 def load_catalog(path: Path | str = DEFAULT_PATH) -> Catalog:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.identifiers import N_, VALIDATORS, IdentifierError, validate_code
+from app.identifiers import N_, VALIDATORS, IdentifierError, validate_code, vin_maker
 from app.onboarding.states import StepKind
 
 _T = TypeVar("_T")
@@ -19,9 +19,13 @@ STEP_KINDS = tuple(StepKind)
 PROVIDER_KINDS = frozenset({StepKind.REDIRECT, StepKind.APP_CONSENT})
 RULES = ("vin", "ean", "pattern", "email", "choice", "text")
 TARGETS = ("information", "properties")
+# Rules a catalog pattern applies to: its own ("pattern"), or on top of the VIN or EAN rule.
+PATTERN_RULES = frozenset({"vin", "ean", "pattern"})
 # Identifiers printed on a device, its label or its papers, often as a barcode or QR code.
 SCANNABLE_RULES = frozenset({"vin", "ean", "pattern"})
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# A pattern that accepts digits only: "[0-9]{6}", "54[0-9]{16}", "\d{4,8}".
+DIGITS_ONLY_PATTERN = re.compile(r"(?:[0-9]|\[0-9\]|\\d|\{[0-9]+(?:,[0-9]*)?\}|[+*?])+")
 
 
 class CatalogError(Exception):
@@ -49,6 +53,13 @@ class Attribute:
     example: str | None = None
     max_length: int | None = None
     choices: tuple[Choice, ...] = ()
+    # What to say when it is left empty, a whole sentence that names the thing as people
+    # say it ("Enter your Xenn reference."): a brand keeps its capital. Without it the
+    # label is put in a generic sentence with its first letter lowered.
+    missing: str | None = None
+    # A rule the catalog adds on top of `rule` (a Fluvius EAN is a Belgian one), checked on
+    # the normalised value; `message` says in plain words what is wrong when it does not match.
+    message: str | None = None
     # This attribute names the device itself (VIN, EAN, a serial code...): one device,
     # one connected entity per tenant is decided on it.
     device: bool = False
@@ -59,9 +70,17 @@ class Attribute:
         return self.rule in SCANNABLE_RULES
 
     @property
-    def missing_message(self) -> str:
+    def digits_only(self) -> bool:
+        """Whether every valid value is digits only (a phone shows its number pad)."""
+        return self.rule == "ean" or (
+            self.pattern is not None and DIGITS_ONLY_PATTERN.fullmatch(self.pattern) is not None
+        )
+
+    def _missing(self) -> IdentifierError:
+        if self.missing:
+            return IdentifierError(self.missing)
         verb = N_("Choose %(what)s.") if self.rule == "choice" else N_("Enter %(what)s.")
-        return verb
+        return IdentifierError(verb, what=_lower_first(self.label))
 
     def clean(self, raw: object) -> str | None:
         """The normalised value; None when empty and optional. Raises IdentifierError."""
@@ -70,14 +89,18 @@ class Attribute:
         value = (raw or "").strip()
         if not value:
             if self.required:
-                raise IdentifierError(self.missing_message, what=_lower_first(self.label))
+                raise self._missing()
             return None
         if self.rule in VALIDATORS:
-            return VALIDATORS[self.rule](value)
+            return self._catalog_rule(VALIDATORS[self.rule](value))
         if self.rule == "pattern":
             assert self.pattern and self.description
             return validate_code(
-                value, self.pattern, description=self.description, example=self.example
+                value,
+                self.pattern,
+                description=self.description,
+                example=self.example,
+                message=self.message,
             )
         if self.rule == "email":
             if len(value) > 254 or not EMAIL_RE.fullmatch(value):
@@ -90,7 +113,7 @@ class Attribute:
             for choice in self.choices:
                 if value == choice.value:
                     return value
-            raise IdentifierError(self.missing_message, what=_lower_first(self.label))
+            raise self._missing()
         # text
         if self.max_length and len(value) > self.max_length:
             raise IdentifierError(
@@ -99,6 +122,13 @@ class Attribute:
                 max=self.max_length,
                 length=len(value),
             )
+        return value
+
+    def _catalog_rule(self, value: str) -> str:
+        """The catalog's own pattern on top of the VIN or EAN rule, if it gives one."""
+        if self.pattern is not None and re.fullmatch(self.pattern, value, re.ASCII) is None:
+            assert self.message, "the loader asks a message of every added pattern"
+            raise IdentifierError(self.message)
         return value
 
 
@@ -111,6 +141,10 @@ class Pairing:
     pattern: str
     description: str
     example: str | None = None
+
+    @property
+    def digits_only(self) -> bool:
+        return DIGITS_ONLY_PATTERN.fullmatch(self.pattern) is not None
 
     def clean(self, raw: str) -> str:
         return validate_code(raw, self.pattern, description=self.description, example=self.example)
@@ -131,6 +165,8 @@ class Manufacturer:
     provider: str | None = None
     pairing: Pairing | None = None
     country: str | None = None
+    # World manufacturer identifiers: the first 3 characters of this maker's VINs.
+    wmi: tuple[str, ...] = ()
 
     def attribute(self, name: str) -> Attribute | None:
         return next((a for a in self.attributes if a.name == name), None)
@@ -148,17 +184,52 @@ class Manufacturer:
 
 
 @dataclass(frozen=True)
+class VinMaker:
+    """Who made a vehicle, as its VIN says: a manufacturer of the catalog, or one it lacks."""
+
+    name: str
+    manufacturer: Manufacturer | None = None
+
+
+@dataclass(frozen=True)
 class EntityType:
     id: str
     label: str
     description: str
     manufacturers: dict[str, Manufacturer] = field(default_factory=dict)
 
+    def vin_maker(self, vin: str) -> VinMaker | None:
+        """The maker of a (valid) VIN: the catalog's WMI lists first, then the world's."""
+        wmi = vin[:3]
+        listed = next((m for m in self.manufacturers.values() if wmi in m.wmi), None)
+        if listed is not None:
+            return VinMaker(listed.name, listed)
+        name = vin_maker(vin)
+        return VinMaker(name) if name else None
+
+    def other_vin_maker(self, chosen: Manufacturer, vin: str) -> VinMaker | None:
+        """The maker of `vin` when it is not `chosen`; None when they agree or nobody knows.
+
+        Asked only of a manufacturer that lists its WMIs: without them every VIN would look
+        like someone else's.
+        """
+        if not chosen.wmi or vin[:3] in chosen.wmi:
+            return None
+        maker = self.vin_maker(vin)
+        if maker is None or chosen.name.casefold() in maker.name.casefold():
+            return None
+        return maker
+
 
 @dataclass(frozen=True)
 class Catalog:
     types: dict[str, EntityType]
     path: Path
+
+    @property
+    def brand_names(self) -> frozenset[str]:
+        """Every manufacturer's name: words that keep their capitals in a sentence."""
+        return frozenset(m for t in self.types.values() for m in t.manufacturers)
 
     def entity_type(self, type_id: str | None) -> EntityType | None:
         return self.types.get(type_id or "")

@@ -193,7 +193,7 @@ def _connect(
         return
     if not found:
         _destroy(grant, provider, notify=True)
-        fail_step_attempt(onboarding, step, actor, FailureReason.DEVICE_NOT_FOUND)
+        fail_step_attempt(onboarding, step, actor, FailureReason.DEVICE_NOT_FOUND, tried=identifier)
         return
     complete_step(
         onboarding,

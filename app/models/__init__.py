@@ -10,12 +10,13 @@ from app.models.consent import (
 )
 from app.models.links import ConsentLink, ConsentMessage
 from app.models.onboarding import ConsentStep, Entity, EntityStatus, Event, OnboardingRequest
-from app.models.tenant import Collective, CollectiveKind, Tenant
+from app.models.tenant import AdminChange, Collective, CollectiveKind, Tenant, TenantLogo
 from app.models.types import utcnow
 from app.models.user import ApiKey, Role, User
 from app.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AdminChange",
     "ApiKey",
     "Collective",
     "CollectiveKind",
@@ -35,6 +36,7 @@ __all__ = [
     "SandboxAuthorization",
     "SandboxToken",
     "Tenant",
+    "TenantLogo",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -34,6 +34,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default=Role.OWNER)
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set while an invited person has not chosen their password yet.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Part of the id a session carries (get_id): signing out adds one, so every session
     # cookie issued before stops working, even a copy replayed later.

@@ -8,7 +8,8 @@ Every view and API endpoint asks this module; nothing else decides access.
   draft), resends the link, fixes the identifier; never consents on the owner's behalf.
 - support: sees every request and entity of the tenant; cancels, resends the link, fixes
   the identifier, adds notes; never consents.
-- admin: as support, plus the tenant's settings (users, API keys, collectives).
+- admin: as support, plus the tenant's settings (users, collectives, API keys, webhooks,
+  name and logo); the admin area is 404 for everyone else.
 - link holder: the one request its consent link opens; consents, declines (cancels).
 - API key: every request and entity of its tenant; creates, cancels, offboards, manages
   collectives.
@@ -320,8 +321,26 @@ def tenant_api_key_clause(tenant_id: int) -> ColumnElement[bool]:
 
 
 def manages_tenant(principal: Principal) -> bool:
-    """The tenant's settings: users, API keys, collectives (admins only)."""
+    """The tenant's settings: users, collectives, API keys, webhooks, name and logo (admins
+    only; the admin area answers 404 to anyone else, so it is not even known to exist)."""
     return principal.is_admin
+
+
+def user_filter(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause: the users whose accounts `principal` manages (its tenant's, admins
+    only)."""
+    user = principal.user
+    if user is None or not manages_tenant(principal):
+        return false()
+    return User.tenant_id == user.tenant_id
+
+
+def managed_collective_filter(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause: the collectives `principal` names and renames (admins only)."""
+    user = principal.user
+    if user is None or not manages_tenant(principal):
+        return false()
+    return tenant_collective_clause(user.tenant_id)
 
 
 def manages_collectives(principal: Principal) -> bool:

@@ -1,4 +1,5 @@
-"""The request's timeline: who did what, through which door, and when. Append-only."""
+"""Who did what, when: the request's timeline, and the log of changes to a tenant's
+settings. Both append-only."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.extensions import db
-from app.models import Event, OnboardingRequest, User, utcnow
+from app.models import AdminChange, Event, OnboardingRequest, User, utcnow
 from app.onboarding.funnel import stage_of
 
 
@@ -32,6 +33,7 @@ class Actor:
 SYSTEM = Actor("system")
 OWNER_LINK = Actor("owner-link")  # the owner, through a signed consent link
 CALLBACK = Actor("callback")  # a manufacturer's callback we did not act on
+OPERATOR = Actor("operator")  # someone running a `flask` command on the server
 
 
 def record_event(request: OnboardingRequest, kind: str, actor: Actor, **data: Any) -> Event:
@@ -46,3 +48,10 @@ def touch(request: OnboardingRequest) -> None:
     request.last_activity_at = utcnow()
     with db.session.no_autoflush:  # loading its steps must not write anything early
         request.funnel_stage = stage_of(request)
+
+
+def record_admin_change(tenant_id: int, kind: str, actor: Actor, **data: Any) -> AdminChange:
+    """Add one line to the tenant's log of settings changes (in the caller's transaction)."""
+    change = AdminChange(tenant_id=tenant_id, kind=kind, actor=actor.label, data=data, at=utcnow())
+    db.session.add(change)
+    return change

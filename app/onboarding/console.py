@@ -34,12 +34,15 @@ from sqlalchemy.orm import selectinload
 from app.contacts import validate_mobile
 from app.extensions import db
 from app.identifiers import IdentifierError, normalise
-from app.models import OnboardingRequest, User, utcnow
+from app.models import Event, OnboardingRequest, User, utcnow
 from app.onboarding import access, funnel
 from app.onboarding.access import Principal
+from app.onboarding.makers import BRAND_REQUESTED
 from app.onboarding.states import FINAL, Status
 
 UTC_MIDNIGHT = time(0, 0)
+# The funnel page lists this many of the brands owners asked for.
+BRANDS_SHOWN = 20
 PAGE_SIZE = 25
 # Written as literals so PostgreSQL can match the partial index on open requests.
 OPEN: tuple[ColumnElement[str], ...] = tuple(
@@ -308,6 +311,33 @@ def funnel_counts(principal: Principal, filters: FunnelFilters) -> dict[int, int
         select(stage, func.count()).where(and_(true(), *clauses)).group_by(stage)
     ).all()
     return {int(s): int(n) for s, n in rows}
+
+
+def brands_asked_for(principal: Principal, filters: FunnelFilters) -> list[tuple[str, int]]:
+    """The brands owners said were not listed, for requests created in the period:
+    (brand, how many times), the most asked first. Spelling and case do not split a brand."""
+    brand = Event.data["brand"].as_string()
+    key = func.lower(brand)
+    clauses: list[ColumnElement[bool]] = [
+        access.request_filter(principal),
+        OnboardingRequest.created_at >= filters.since(),
+        Event.kind == BRAND_REQUESTED,
+    ]
+    if filters.type:
+        clauses.append(OnboardingRequest.type == filters.type)
+    if filters.door:
+        clauses.append(OnboardingRequest.channel == filters.door)
+    # A manufacturer filter is left out: the request asked for a brand nobody makes here.
+    rows = db.session.execute(
+        select(func.min(brand), func.count())
+        .select_from(OnboardingRequest)
+        .join(Event, Event.request_id == OnboardingRequest.id)
+        .where(*clauses)
+        .group_by(key)
+        .order_by(func.count().desc(), key)
+        .limit(BRANDS_SHOWN)
+    ).all()
+    return [(str(name), int(count)) for name, count in rows]
 
 
 def reached(stopped: dict[int, int], stage: int) -> int:

@@ -100,16 +100,25 @@ def complete_step(
 
 
 def fail_step_attempt(
-    request: OnboardingRequest, step: ConsentStep, actor: Actor, reason: str
+    request: OnboardingRequest,
+    step: ConsentStep,
+    actor: Actor,
+    reason: str,
+    tried: str | None = None,
 ) -> None:
     """An attempt at `step` did not work (wrong code, denied, device not on the account,
-    provider error). The request waits for the owner again, who may retry."""
+    provider error). The request waits for the owner again, who may retry.
+
+    `tried` is the device identifier the attempt was for: the page names that one, not a
+    correction made since, which nobody has tried yet.
+    """
     if not step_available(request, step):
         raise OnboardingError(N_("This step cannot be taken now."))
     if step.status != StepStatus.WAITING:
         step.attempts += 1
     step.status = StepStatus.FAILED
     step.failure_reason = reason
+    step.evidence = {"tried": tried} if tried else {}
     touch(request)
     record_event(
         request, "step_failed", actor, position=step.position, step=step.kind, reason=reason

@@ -397,6 +397,7 @@ def funnel() -> Response:
         total=total,
         since=since,
         days_options=FUNNEL_DAYS,
+        brands=console.brands_asked_for(principal, filters),
         **_choices(),
     )
 

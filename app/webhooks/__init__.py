@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 from standardwebhooks import Webhook
 
 from app.api.serializers import entity_out, request_out
@@ -39,6 +40,7 @@ from app.models import (
     WebhookEndpoint,
     utcnow,
 )
+from app.onboarding.audit import Actor, record_admin_change
 
 EVENT_TYPES = (
     "onboarding.created",
@@ -62,6 +64,7 @@ KIND_TO_TYPE = {
     "offboarded": "entity.disconnected",
 }
 RESPONSE_EXCERPT = 500
+DELIVERY_LOG_SIZE = 50
 USER_AGENT = "EntityOnboarding-Webhooks/1"
 
 
@@ -73,7 +76,7 @@ def new_secret() -> str:
 
 
 def create_endpoint(
-    tenant_id: int, url: str, event_types: list[str], description: str = ""
+    tenant_id: int, url: str, event_types: list[str], description: str, actor: Actor
 ) -> tuple[WebhookEndpoint, str]:
     """A new enabled endpoint and its secret (shown once; kept encrypted)."""
     secret = new_secret()
@@ -87,7 +90,64 @@ def create_endpoint(
         enabled=True,
     )
     db.session.add(endpoint)
+    record_admin_change(tenant_id, "webhook_created", actor, endpoint_id=str(endpoint.id), url=url)
     return endpoint, secret
+
+
+def update_endpoint(
+    endpoint: WebhookEndpoint,
+    actor: Actor,
+    *,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    description: str | None = None,
+    enabled: bool | None = None,
+) -> None:
+    """Change what is given (None leaves a field as it is), and log what changed."""
+    changed: dict[str, Any] = {}
+    if url is not None and url != endpoint.url:
+        endpoint.url = changed["url"] = url
+    if event_types is not None and list(dict.fromkeys(event_types)) != endpoint.event_types:
+        endpoint.event_types = changed["event_types"] = list(dict.fromkeys(event_types))
+    if description is not None and description != endpoint.description:
+        endpoint.description = changed["description"] = description
+    if enabled is not None and enabled != endpoint.enabled:
+        endpoint.enabled = changed["enabled"] = enabled
+    if changed:
+        record_admin_change(
+            endpoint.tenant_id, "webhook_changed", actor, endpoint_id=str(endpoint.id), **changed
+        )
+
+
+def delete_endpoint(endpoint: WebhookEndpoint, actor: Actor) -> None:
+    """Delete the endpoint and its delivery log; the change log keeps that it existed."""
+    record_admin_change(
+        endpoint.tenant_id, "webhook_deleted", actor, endpoint_id=str(endpoint.id), url=endpoint.url
+    )
+    db.session.delete(endpoint)
+
+
+def delivery_log(
+    endpoint: WebhookEndpoint, limit: int = DELIVERY_LOG_SIZE
+) -> list[WebhookDelivery]:
+    """The endpoint's latest deliveries, newest first, each with its attempts."""
+    return list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .options(selectinload(WebhookDelivery.log))
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+            .limit(limit)
+        )
+    )
+
+
+def endpoint_delivery(endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery | None:
+    return db.session.scalar(
+        select(WebhookDelivery).where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id
+        )
+    )
 
 
 def secret_of(endpoint: WebhookEndpoint) -> str:
@@ -175,8 +235,9 @@ def dispatch(limit: int = 200) -> list[str]:
     return created
 
 
-def test_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
-    """A `webhook.test` message for `endpoint` ("Send a test event")."""
+def send_test_event(endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a `webhook.test` message for `endpoint` ("Send a test event"); it goes once
+    the caller commits."""
     now = utcnow()
     delivery = WebhookDelivery(
         id=_message_id(),
@@ -186,15 +247,29 @@ def test_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
         status=DeliveryStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
+        created_at=now,
     )
     db.session.add(delivery)
+    db.session.flush()
+    _queue(delivery)
     return delivery
 
 
 def send_again(delivery: WebhookDelivery) -> None:
-    """Queue a delivery once more, whatever became of it ("Send again")."""
+    """Queue a delivery once more, whatever became of it ("Send again"); it goes once the
+    caller commits."""
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = utcnow()
+    db.session.flush()
+    _queue(delivery)
+
+
+def _queue(delivery: WebhookDelivery) -> None:
+    # Imported here: the jobs import this module.
+    from app.jobs import after_commit
+    from app.jobs.tasks import deliver_webhook
+
+    after_commit(db.session(), deliver_webhook, delivery.id)
 
 
 def due_deliveries(limit: int = 500) -> list[str]:

@@ -21,7 +21,7 @@ from app.forms import ActionForm, ErrorList, details_form, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import in_sentence, translate
 from app.models import OnboardingRequest, Tenant
-from app.onboarding import access, devices, drafts
+from app.onboarding import access, devices, drafts, makers
 from app.onboarding.access import Action
 from app.onboarding.drafts import (
     QUESTION_COLLECTIVE,
@@ -222,10 +222,17 @@ def details(request_id: uuid.UUID) -> Response:
         else:
             taken = devices.device_taken(onboarding)
             # A connected device may be connected again on purpose: that renews it.
-            if taken is None or (taken.entity is not None and request.form.get("renew") == "1"):
+            if taken is not None and not (
+                taken.entity is not None and request.form.get("renew") == "1"
+            ):
+                notice = _device_notice(taken, onboarding.device_id or "")
+                db.session.rollback()  # nothing kept; the form still holds what was typed
+            elif makers.vin_mismatch(onboarding, current_catalog()) is not None:
+                # The VIN names another maker: ask once whether to continue or switch.
+                db.session.commit()
+                return redirect(url_for("wizard.vin_maker", request_id=onboarding.id))
+            else:
                 return _after_answer(onboarding)
-            notice = _device_notice(taken, onboarding.device_id or "")
-            db.session.rollback()  # nothing kept; the form still holds what was typed
     errors = form_errors(form)
     return _page(
         "wizard/details.html",

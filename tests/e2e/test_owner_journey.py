@@ -153,7 +153,13 @@ def onboard(
     shot("check")
 
     # "Change" goes to the question with the answer filled in, and comes back here.
-    wizard.follow(f"Change {device.field.lower()}")
+    # A label is lowered inside the sentence, but a brand keeps its capital.
+    in_sentence = (
+        device.field
+        if device.field.startswith(device.manufacturer)
+        else (device.field[0].lower() + device.field[1:])
+    )
+    wizard.follow(f"Change {in_sentence}")
     wizard.expect_heading(details_heading)
     wizard.expect_url(path_pattern("onboarding", "{id}", "details"))
     expect(wizard.field(device.field)).to_have_value(device.right)

@@ -252,7 +252,28 @@ def test_identifiers_are_normalised_and_checked_with_the_wizards_words(acme: Par
         validate_ean(bad_ean)
     assert body["errors"]["ean"] == [str(wizard.value)]
     # A property's error is named where it is sent: in `properties`.
-    assert body["errors"]["properties.flow"] == ["Choose type of contract."]
+    assert body["errors"]["properties.flow"] == ["Choose the type of contract."]
+
+
+def test_full_width_is_folded_and_fluvius_takes_belgian_eans_only(acme: Partner) -> None:
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in VIN)  # as a CJK keyboard types it
+    assert acme.onboard(vin=full_width)["data"]["entity"]["information"] == {"vin": VIN}
+
+    dutch = acme.post(
+        "/onboarding/entities",
+        {
+            "type": "SmartMeter",
+            "manufacturer": "Fluvius",
+            "ean": "871694800000123452",
+            "properties": {"flow": "B2C"},
+        },
+    )
+
+    body = assert_problem(dutch, 422, "ean")
+    assert body["errors"]["ean"] == [
+        "Fluvius connects Belgian connection points only, whose EAN starts with 54."
+        " Check the EAN on your energy bill."
+    ]
 
 
 def test_properties_and_catalog_attributes_reach_the_request(acme: Partner) -> None:

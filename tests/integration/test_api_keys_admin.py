@@ -70,6 +70,9 @@ def test_revoking_a_key_stops_it_at_once(app: Flask, world) -> None:
     with in_db(app) as session:
         key_id = session.scalar(select(ApiKey.id))
 
+    confirm = admin.get(f"{PAGE}/{key_id}/revoke")
+    assert confirm.status_code == 200 and "Yes, revoke the key" in confirm.text
+    assert "Active" in admin.get(PAGE).text  # asking revoked nothing
     response = admin.post(f"{PAGE}/{key_id}/revoke")
 
     assert response.status_code == 302
@@ -84,7 +87,7 @@ def test_only_admins_and_only_their_own_tenants_keys(app: Flask, world) -> None:
     with in_db(app) as session:
         key_id = session.scalar(select(ApiKey.id))
 
-    assert signed_in_client(app, "alice@acme.example").get(PAGE).status_code == 403
+    assert signed_in_client(app, "alice@acme.example").get(PAGE).status_code == 404
     assert app.test_client().get(PAGE).status_code == 302  # to sign in
     oscar = signed_in_client(app, "oscar@other.example")
     assert "Acme app" not in oscar.get(PAGE).text

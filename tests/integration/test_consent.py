@@ -397,6 +397,12 @@ def test_device_not_on_the_account_can_be_corrected_then_retried(app, alice, aud
 
     assert path_of(corrected) == url(audi, "steps/2")
     assert get_request(app, audi).information == {"vin": CORRECTED_VIN}
+    # The corrected VIN was not tried yet: the warning names the one that was.
+    for headers in ({}, HX):
+        page = alice.get(url(audi, "steps/2"), headers=headers)
+        assert f"{AUDI_VIN} is not on the Audi account you used." in page.text
+        assert f"{CORRECTED_VIN} is not on the" not in page.text
+        assert f"You changed it to {CORRECTED_VIN}, which has not been tried yet." in page.text
     [event] = events_of(app, audi, "information_corrected")
     assert event.data == {"before": {"vin": AUDI_VIN}, "after": {"vin": CORRECTED_VIN}}
     assert path_of(connect(alice, audi)) == url(audi, "done")

@@ -195,8 +195,8 @@ def test_dutch_validation_messages_from_the_identifier_rules(app, world):
     )
 
     empty = client.post(url(request_id, "details"), data={"vin": ""})
-    # The parameter (the catalog label) is translated too, lowered inside the sentence.
-    assert error_summary(empty) == ["Vul dit veld in: chassisnummer (VIN)."]
+    # The catalog's own sentence for an empty VIN, translated.
+    assert error_summary(empty) == ["Vul het VIN van uw voertuig in."]
 
 
 def test_catalog_pattern_descriptions_are_translated_in_messages(app, world):

@@ -10,12 +10,20 @@ import pytest
 from flask import Flask
 
 from app.consent.links import consent_url
+from app.consent.messages import send_consent_link
 from app.extensions import db
 from app.jobs.tasks import send_reminders
 from app.models import Event, OnboardingRequest, utcnow
 from app.onboarding.audit import SYSTEM
 from app.onboarding.lifecycle import cancel_request
-from tests.integration.helpers import AUDI_VIN, in_db, link_path, pending_request, sent_emails
+from tests.integration.helpers import (
+    AUDI_VIN,
+    in_db,
+    link_path,
+    pending_request,
+    sent_emails,
+    sent_texts,
+)
 
 OWNER = "owner@example.com"
 AFTER = timedelta(hours=72)
@@ -96,3 +104,62 @@ def test_no_reminder_once_the_request_is_final(app: Flask, waiting: uuid.UUID):
     send_reminders.call_local()
 
     assert sent_emails(app) == [] and reminders(app, waiting) == []
+
+
+MOBILE = "+32470123456"
+
+
+def with_mobile(app: Flask, request_id: uuid.UUID, email: str | None) -> None:
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, request_id)
+        request.customer_mobile = MOBILE
+        request.email = email
+        session.commit()
+
+
+def test_a_reminder_goes_by_text_message_when_a_mobile_number_is_the_contact(
+    app: Flask, waiting: uuid.UUID
+):
+    with_mobile(app, waiting, email=None)
+    for _ in range(4):
+        quiet_for(app, waiting, AFTER * 2)
+        send_reminders.call_local()
+
+    texts = sent_texts(app)
+    assert [t.to for t in texts] == [MOBILE, MOBILE]  # capped like emails
+    assert "/c/" in texts[0].body
+    assert sent_emails(app) == []
+    assert [(e.data["number"], e.data["channel"]) for e in reminders(app, waiting)] == [
+        (1, "sms"),
+        (2, "sms"),
+    ]
+
+
+def test_a_reminder_follows_the_owner_to_the_mobile_the_last_link_went_to(
+    app: Flask, waiting: uuid.UUID
+):
+    with_mobile(app, waiting, email=OWNER)
+    with app.test_request_context(), in_db(app) as session:
+        request = session.get(OnboardingRequest, waiting)
+        send_consent_link(request, "sms", MOBILE, SYSTEM, submission_key="first")
+        session.commit()
+    quiet_for(app, waiting, AFTER)
+
+    send_reminders.call_local()
+
+    assert [t.to for t in sent_texts(app)] == [MOBILE, MOBILE]
+    assert sent_emails(app) == []
+    [event] = reminders(app, waiting)
+    assert event.data["channel"] == "sms"
+
+
+def test_no_text_reminder_once_the_request_is_final(app: Flask, waiting: uuid.UUID):
+    with_mobile(app, waiting, email=None)
+    with in_db(app) as session:
+        cancel_request(session.get(OnboardingRequest, waiting), SYSTEM, reason="not wanted")
+        session.commit()
+    quiet_for(app, waiting, AFTER * 10)
+
+    send_reminders.call_local()
+
+    assert sent_texts(app) == [] and reminders(app, waiting) == []

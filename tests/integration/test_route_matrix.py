@@ -22,6 +22,7 @@ from app.models import (
     OnboardingRequest,
     Role,
     Tenant,
+    User,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -44,7 +45,7 @@ from tests.integration.helpers import (
 # - "entity": one of a tenant's devices
 # - "api-object": an API call on one object of a tenant (request, entity)
 # - "api-list": an API list or create: scoped to the caller's own tenant
-# - "admin": the tenant's settings (admins only; others 403, foreign objects 404)
+# - "admin": the tenant's settings (admins of the tenant only; everyone else signed in 404)
 # - "support": a support console page of the caller's own tenant (support and admin only;
 #   everyone else 404)
 # - "signed-in": a page for anyone signed in, about their own things only
@@ -55,6 +56,9 @@ POLICY: dict[str, str] = {
     "wizard.manufacturer": "request",
     "wizard.details": "request",
     "wizard.collective": "request",
+    "wizard.vin_maker": "request",
+    "wizard.brand_not_listed": "request",
+    "wizard.brand_noted": "request",
     "wizard.check": "request",
     "wizard.start": "signed-in",
     "consent.resume": "request",
@@ -90,8 +94,24 @@ POLICY: dict[str, str] = {
     "installer.discard": "request",
     "main.disconnect": "entity",
     "main.reconnect": "entity",
+    "admin.users": "admin",
+    "admin.user": "admin",
+    "admin.deactivate_user": "admin",
+    "admin.reactivate_user": "admin",
+    "admin.invite_again": "admin",
+    "admin.groups": "admin",
+    "admin.group": "admin",
     "admin.api_keys": "admin",
     "admin.revoke_api_key": "admin",
+    "admin.webhook_endpoints": "admin",
+    "admin.webhook_endpoint": "admin",
+    "admin.send_test_event": "admin",
+    "admin.send_delivery_again": "admin",
+    "admin.settings": "admin",
+    "admin.remove_tenant_logo": "admin",
+    "admin.history": "admin",
+    "auth.set_password": "public",
+    "branding.logo": "public",
     "auth.login": "public",
     "auth.logout": "public",
     "i18n.switch": "public",
@@ -129,6 +149,8 @@ class Objects:
     api_key: int  # Acme's API key
     webhook: uuid.UUID  # Acme's webhook endpoint
     delivery: str  # a delivery to it
+    user: int  # Acme's owner Alice
+    collective: uuid.UUID  # Acme's household
 
 
 OUTSIDERS = [
@@ -181,7 +203,17 @@ def objects(app: Flask, world: World) -> Objects:
         request = session.get(OnboardingRequest, pending)
         assert request is not None and request.status == Status.PENDING
         entity = session.query(Entity).filter_by(request_id=done).one()
-        return Objects(pending, draft, entity.id, key_id, hook_id, "msg_matrix")
+        alice_id = session.query(User.id).filter_by(email=world.alice).scalar()
+        return Objects(
+            pending,
+            draft,
+            entity.id,
+            key_id,
+            hook_id,
+            "msg_matrix",
+            alice_id,
+            world.household_id,
+        )
 
 
 def _values(rule: Rule, objects: Objects, request_id: uuid.UUID) -> dict[str, Any]:
@@ -198,6 +230,10 @@ def _values(rule: Rule, objects: Objects, request_id: uuid.UUID) -> dict[str, An
             "approval_id": uuid.uuid4(),
             "token": "x",
             "filename": "css/app.css",
+            "user_id": objects.user,
+            "collective_id": objects.collective,
+            "tenant_id": 1,
+            "digest": "0" * 16,
         }[name]
     return values
 
@@ -272,16 +308,36 @@ def test_another_tenants_api_key_gets_404_for_acmes_objects(
         assert response.status_code == 404, (method, path, response.status_code)
 
 
-def test_admin_pages_are_for_admins_of_their_own_tenant(app: Flask, objects: Objects) -> None:
-    for email in ("bob@acme.example", "ivan@other.example", "sue@other.example"):
+def test_admin_pages_are_404_for_everyone_but_the_tenants_admins(
+    app: Flask, objects: Objects, world: World
+) -> None:
+    """Owners, installers and support staff of any tenant never find the admin area; another
+    tenant's admin finds their own, never Acme's objects in it."""
+    with in_db(app) as session:
+        acme = session.get(Tenant, world.acme_id)
+        add_user(session, acme, "ina@acme.example", Role.INSTALLER)
+        add_user(session, acme, "sam@acme.example", Role.SUPPORT)
+        session.commit()
+    calls = _calls(app, objects, "admin")
+    assert len(calls) >= 20
+    everyone = ("bob@acme.example", "ina@acme.example", "sam@acme.example")
+    for email in (*everyone, "ivan@other.example", "sue@other.example"):
         client = signed_in_client(app, email)
-        for method, path in _calls(app, objects, "admin"):
-            assert client.open(path, method=method).status_code == 403, (email, method, path)
+        for method, path in calls:
+            for headers in ({"X-CSRFToken": "-"}, {"X-CSRFToken": "-", "HX-Request": "true"}):
+                response = client.open(path, method=method, headers=headers)
+                assert response.status_code == 404, (email, method, path, response.status_code)
     oscar = signed_in_client(app, "oscar@other.example")
-    revoke = f"/admin/api-keys/{objects.api_key}/revoke"
-    assert oscar.post(revoke).status_code == 404
+    own_pages = {"/admin", "/admin/users", "/admin/groups", "/admin/api-keys", "/admin/webhooks"}
+    own_pages |= {"/admin/settings", "/admin/settings/logo/remove", "/admin/history"}
+    acmes = [(method, path) for method, path in calls if path.rstrip("/") not in own_pages]
+    assert len(acmes) >= 10
+    for method, path in acmes:
+        response = oscar.open(path, method=method, headers={"X-CSRFToken": "-"})
+        assert response.status_code == 404, (method, path, response.status_code)
     with in_db(app) as session:
         assert session.get(ApiKey, objects.api_key).revoked_at is None
+        assert session.get(User, objects.user).active
 
 
 def test_staff_never_take_a_consent_step(app: Flask, objects: Objects, world: World) -> None:

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.models import Role, Tenant, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.integration.helpers import (
     HX,
     VIN,
@@ -18,6 +19,8 @@ from tests.integration.helpers import (
     StatementCounter,
     World,
     add_requests,
+    add_user,
+    in_db,
     make_world,
     signed_in_client,
     start,
@@ -219,6 +222,93 @@ def test_the_home_page_costs_the_same_for_1_10_or_100_requests(app, world, alice
     counts = counts_by_size(app, world, sql, lambda: alice.get("/"), owner=world.alice)
     assert all(log.response.status_code == 200 for log in counts.values())
     assert same_count(counts), describe(counts)
+
+
+# ---------------------------------------------------------------- the admin area
+
+
+@pytest.fixture
+def ada(app: Flask, world: World) -> FlaskClient:
+    with in_db(app) as session:
+        add_user(session, session.get(Tenant, world.acme_id), "ada@acme.example", Role.ADMIN)
+        session.commit()
+    return signed_in_client(app, "ada@acme.example")
+
+
+@pytest.mark.parametrize("page", ["/admin/groups", "group"])
+def test_the_groups_and_a_groups_devices_cost_the_same_for_1_10_or_100(
+    app, world, ada, sql, page
+) -> None:
+    path = f"/admin/groups/{world.household_id}" if page == "group" else page
+    counts = counts_by_size(app, world, sql, lambda: ada.get(path))
+    assert all(log.response.status_code == 200 for log in counts.values())
+    assert same_count(counts), describe(counts)
+
+
+def test_the_user_list_costs_the_same_for_1_10_or_100_people(app, world, ada, sql) -> None:
+    counts, made = {}, 0
+    for size in SIZES:
+        with in_db(app) as session:
+            acme = session.get(Tenant, world.acme_id)
+            for i in range(made, size):
+                add_user(session, acme, f"person{i}@acme.example", Role.INSTALLER)
+            session.commit()
+        made = size
+        counts[size] = sql.of(lambda: ada.get("/admin/users"))
+    assert same_count(counts), describe(counts)
+
+
+def test_the_webhook_pages_cost_the_same_for_1_10_or_100_rows(app, world, ada, sql) -> None:
+    with in_db(app) as session:
+        hook = WebhookEndpoint(
+            tenant_id=world.acme_id, url="https://h.example/", event_types=[], secret=b"-"
+        )
+        session.add(hook)
+        session.commit()
+        hook_id = hook.id
+    lists, logs, made = {}, {}, 0
+    for size in SIZES:
+        with in_db(app) as session:
+            for i in range(made, size):
+                session.add(
+                    WebhookEndpoint(
+                        tenant_id=world.acme_id,
+                        url=f"https://{i}.example/",
+                        event_types=[],
+                        secret=b"-",
+                    )
+                )
+                delivery = WebhookDelivery(
+                    id=f"msg_{i}",
+                    endpoint_id=hook_id,
+                    event_type="webhook.test",
+                    payload={},
+                    status="failed",
+                    attempts=2,
+                )
+                delivery.log = [WebhookAttempt(number=n, status_code=500) for n in (1, 2)]
+                session.add(delivery)
+            session.commit()
+        made = size
+        lists[size] = sql.of(lambda: ada.get("/admin/webhooks"))
+        logs[size] = sql.of(lambda: ada.get(f"/admin/webhooks/{hook_id}"))
+    assert same_count(lists), describe(lists)
+    assert same_count(logs), describe(logs)
+
+
+def test_the_history_costs_the_same_for_1_10_or_100_changes(app, world, ada, sql) -> None:
+    from app.onboarding.audit import Actor, record_admin_change
+
+    counts, made = {}, 0
+    for size in SIZES:
+        with in_db(app) as session:
+            acme = session.get(Tenant, world.acme_id)
+            for i in range(made, size):
+                user = add_user(session, acme, f"changed{i}@acme.example", Role.SUPPORT)
+                record_admin_change(acme.id, "user_deactivated", Actor.user(user), user_id=user.id)
+            session.commit()
+        made = size
+        counts[size] = sql.of(lambda: ada.get("/admin/history"))
 
 
 # ---------------------------------------------------------------- the installer's home page

@@ -11,6 +11,7 @@ from app.models import ConsentStep, Entity, Event, OnboardingRequest
 from app.onboarding.states import Status, StepStatus
 from app.onboarding.terms import TERMS_VERSION, terms_for
 from tests.integration.helpers import (
+    AUDI_VIN,
     DONGLE_CODE,
     EAN,
     HX,
@@ -219,7 +220,8 @@ def at_details(client, type_id: str, manufacturer: str) -> uuid.UUID:
 
 DETAIL_ERRORS = [
     # type, manufacturer, posted, field, message
-    ("EV", "Audi", {"vin": ""}, "vin", "Enter vehicle identification number (VIN)."),
+    ("EV", "Audi", {"vin": ""}, "vin", "Enter your vehicle's VIN."),
+    ("EV", "Audi", {"vin": " - "}, "vin", "Enter the VIN."),
     ("EV", "Audi", {"vin": "WBA3A5C55CF25698"}, "vin", "A VIN has 17 characters; this one has 16."),
     (
         "EV",
@@ -274,8 +276,23 @@ DETAIL_ERRORS = [
         "ean",
         'An EAN has only digits; this one has "A" at position 18.',
     ),
-    ("SmartMeter", "Fluvius", {"ean": EAN}, "flow", "Choose type of contract."),
-    ("SmartMeter", "Fluvius", {"ean": EAN, "flow": "B2X"}, "flow", "Choose type of contract."),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "871694800000123452", "flow": "B2C"},
+        "ean",
+        "Fluvius connects Belgian connection points only, whose EAN starts with 54. Check the"
+        " EAN on your energy bill.",
+    ),
+    (
+        "SmartMeter",
+        "Fluvius",
+        {"ean": "", "flow": "B2C"},
+        "ean",
+        "Enter the EAN code of your connection point.",
+    ),
+    ("SmartMeter", "Fluvius", {"ean": EAN}, "flow", "Choose the type of contract."),
+    ("SmartMeter", "Fluvius", {"ean": EAN, "flow": "B2X"}, "flow", "Choose the type of contract."),
     (
         "SmartMeter",
         "re.alto P1-Dongle",
@@ -283,7 +300,14 @@ DETAIL_ERRORS = [
         "code",
         "This should be 12 letters and digits, for example RA1B2C3D4E5F.",
     ),
-    ("SmartMeter", "re.alto P1-Dongle", {"code": ""}, "code", "Enter dongle code."),
+    (
+        "SmartMeter",
+        "re.alto P1-Dongle",
+        {"code": ""},
+        "code",
+        "Enter the code of your re.alto dongle.",
+    ),
+    ("RetrofitMeter", "Xenn", {"reference": ""}, "reference", "Enter your Xenn reference."),
     (
         "RetrofitMeter",
         "Xenn",
@@ -420,7 +444,7 @@ def test_manufacturer_not_in_the_catalog_is_refused(app, alice, posted, message)
 )
 def test_collective_not_of_this_tenant_is_refused(app, alice, world, choice, message):
     request_id = at_details(alice, "EV", "Audi")
-    answer(alice, request_id, "details", {"vin": VIN}, expect="collective")
+    answer(alice, request_id, "details", {"vin": AUDI_VIN}, expect="collective")
     posted = {
         None: {},
         "other-tenant": {"collective": str(world.other_collective_id)},
@@ -442,11 +466,11 @@ def test_collective_not_of_this_tenant_is_refused(app, alice, world, choice, mes
 
 def test_a_good_answer_after_errors_is_taken(app, alice):
     request_id = at_details(alice, "EV", "Tesla")
-    alice.post(url(request_id, "details"), data={"vin": "1HGCM82643A004352"})
+    alice.post(url(request_id, "details"), data={"vin": "5YJ3E1EA1KF000316"})
 
-    answer(alice, request_id, "details", {"vin": " 1hgcm8263-3a004352 "}, expect="collective")
+    answer(alice, request_id, "details", {"vin": " 5yj3e1ea0-kf000316 "}, expect="collective")
 
-    assert get_request(app, request_id).information == {"vin": NORTH_AMERICAN_VIN}
+    assert get_request(app, request_id).information == {"vin": "5YJ3E1EA0KF000316"}
 
 
 # ---------------------------------------------------------------- order of the pages
@@ -457,7 +481,7 @@ def test_details_and_check_before_a_manufacturer_go_to_the_manufacturer(alice):
 
     for page in ("details", "collective", "check"):
         assert path_of(alice.get(url(request_id, page))) == url(request_id, "manufacturer")
-        assert path_of(alice.post(url(request_id, page), data={"vin": VIN})) == url(
+        assert path_of(alice.post(url(request_id, page), data={"vin": AUDI_VIN})) == url(
             request_id, "manufacturer"
         )
 
@@ -471,7 +495,7 @@ def test_collective_and_check_before_the_details_go_to_the_details(alice):
 
 def test_check_before_every_question_is_answered_goes_to_the_first_unanswered(alice):
     request_id = at_details(alice, "EV", "Audi")
-    answer(alice, request_id, "details", {"vin": VIN}, expect="collective")
+    answer(alice, request_id, "details", {"vin": AUDI_VIN}, expect="collective")
 
     assert path_of(alice.get(url(request_id, "check"))) == url(request_id, "collective")
     assert path_of(alice.post(url(request_id, "check"))) == url(request_id, "collective")
@@ -483,7 +507,7 @@ def test_no_collective_question_when_the_tenant_has_none(app):
     alice = signed_in_client(app, world.alice)
     request_id = at_details(alice, "EV", "Audi")
 
-    answer(alice, request_id, "details", {"vin": VIN}, expect="check")
+    answer(alice, request_id, "details", {"vin": AUDI_VIN}, expect="check")
 
     assert path_of(alice.get(url(request_id, "collective"))) == url(request_id, "check")
     check = alice.get(url(request_id, "check"))
@@ -579,7 +603,7 @@ def test_another_persons_request_is_not_found_on_every_url(app, alice, world, in
         data = {
             "type": "PV",
             "manufacturer": "BMW",
-            "vin": VIN,
+            "vin": AUDI_VIN,
             "collective": "none",
             "code": PAIRING_CODE,
             "version": TERMS_VERSION,
@@ -602,7 +626,7 @@ def test_unknown_request_ids_are_not_found(alice):
 
 
 def test_changing_the_type_drops_the_manufacturer_and_its_details(app, alice, world):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
 
     answer(alice, request_id, "type", {"type": "PV"}, expect="manufacturer")
 
@@ -616,23 +640,23 @@ def test_changing_the_type_drops_the_manufacturer_and_its_details(app, alice, wo
 
 
 def test_choosing_the_same_type_again_keeps_everything(app, alice, world):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
 
     answer(alice, request_id, "type", {"type": "EV"}, expect="check")
 
     request = get_request(app, request_id)
-    assert (request.manufacturer, request.information) == ("Audi", {"vin": VIN})
+    assert (request.manufacturer, request.information) == ("Audi", {"vin": AUDI_VIN})
 
 
 def test_changing_the_manufacturer_within_a_type_keeps_the_vin(app, alice, world):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
 
     answer(alice, request_id, "manufacturer", {"manufacturer": "BMW"}, expect="details")
 
-    assert get_request(app, request_id).information == {"vin": VIN}
+    assert get_request(app, request_id).information == {"vin": AUDI_VIN}
     details = alice.get(url(request_id, "details"))
     assert "Which BMW electric vehicle is it?" in details.text
-    assert f'value="{VIN}"' in details.text
+    assert f'value="{AUDI_VIN}"' in details.text
     answer(alice, request_id, "details", {"vin": VIN}, expect="check")
     check = alice.get(url(request_id, "check"))
     assert "BMW" in check.text and VIN in check.text and "Audi" not in check.text
@@ -655,14 +679,14 @@ def test_changing_the_manufacturer_drops_details_that_no_longer_apply(app, alice
 CHANGE_LINKS = {
     "type": {"type": "EV"},
     "manufacturer": {"manufacturer": "Audi"},
-    "details": {"vin": NORTH_AMERICAN_VIN},
+    "details": {"vin": "WAUZZZ8V5KA106598"},
     "collective": {"collective": "community"},
 }
 
 
 @pytest.mark.parametrize("question", CHANGE_LINKS)
 def test_change_link_returns_to_check_answers(app, alice, world, question):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
     check = alice.get(url(request_id, "check"))
     change = url(request_id, question)
     assert f'<a href="{change}">Change' in check.text
@@ -676,7 +700,7 @@ def test_change_link_returns_to_check_answers(app, alice, world, question):
     check = alice.get(url(request_id, "check"))
     assert check.status_code == 200
     if question == "details":
-        assert NORTH_AMERICAN_VIN in check.text
+        assert "WAUZZZ8V5KA106598" in check.text
     if question == "collective":
         assert "Sunny Street" in check.text
 
@@ -698,7 +722,7 @@ def test_answers_are_shown_back_on_their_pages(alice, world):
 
 @pytest.mark.parametrize("question", VALID_ANSWERS)
 def test_reposting_a_question_after_submission_changes_nothing(app, alice, world, question):
-    request_id = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, str(world.household_id))
+    request_id = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, str(world.household_id))
     submit(alice, request_id)
     before = snapshot(app, request_id)
     posted = {"type": "PV", "manufacturer": "BMW", "vin": NORTH_AMERICAN_VIN, "collective": "none"}
@@ -841,7 +865,7 @@ def test_consent_steps_answer_htmx_posts(app, alice, world):
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        ("", "Enter the code"),
+        ("", "Enter the code."),
         ("48291", "This should be 6 digits, for example 750218."),
         ("ABCDEF", "This should be 6 digits, for example 750218."),
     ],
@@ -947,7 +971,7 @@ def test_fluvius_needs_an_ean_and_a_flow_stored_under_properties(app, alice, wor
 
 def test_home_shows_drafts_to_continue_at_the_right_step(alice, world):
     at_collective = at_details(alice, "EV", "Audi")
-    answer(alice, at_collective, "details", {"vin": VIN}, expect="collective")
+    answer(alice, at_collective, "details", {"vin": AUDI_VIN}, expect="collective")
     at_manufacturer = start(alice, "PV")
 
     home = alice.get("/")
@@ -955,7 +979,7 @@ def test_home_shows_drafts_to_continue_at_the_right_step(alice, world):
     assert "Continue where you left off" in home.text
     assert f'href="{url(at_collective, "collective")}"' in home.text
     assert f'href="{url(at_manufacturer, "manufacturer")}"' in home.text
-    assert f"Audi electric vehicle · {VIN}" in home.text
+    assert f"Audi electric vehicle · {AUDI_VIN}" in home.text
     assert "No device is connected yet." in home.text
 
 
@@ -980,7 +1004,7 @@ def test_a_draft_resumes_after_signing_out_and_in_again(app, alice, world):
 
 def test_home_lists_connected_devices_and_pending_requests(alice, world):
     onboard_xenn(alice, str(world.household_id))
-    pending = walk_to_check(alice, "EV", "Audi", {"vin": VIN}, "none")
+    pending = walk_to_check(alice, "EV", "Audi", {"vin": AUDI_VIN}, "none")
     submit(alice, pending)
 
     home = alice.get("/")
@@ -1018,7 +1042,7 @@ def test_cancel_a_draft(app, alice, world):
     assert request.finished_at is not None
     assert path_of(alice.get(url(request_id, "details"))) == url(request_id, "consent")
     assert "This request is canceled" in alice.get(url(request_id, "consent")).text
-    assert path_of(alice.post(url(request_id, "details"), data={"vin": VIN})) == url(
+    assert path_of(alice.post(url(request_id, "details"), data={"vin": AUDI_VIN})) == url(
         request_id, "consent"
     )
     assert get_request(app, request_id).information == {}

@@ -152,7 +152,7 @@ def test_vin_is_normalised_before_it_is_checked(typed, vin):
 
 @pytest.mark.parametrize("typed", ["", "   ", " - ", "\u00a0"])
 def test_empty_vin_asks_for_one(typed):
-    assert message_of(validate_vin, typed) == "Enter the VIN"
+    assert message_of(validate_vin, typed) == "Enter the VIN."
 
 
 @pytest.mark.parametrize(
@@ -257,7 +257,7 @@ def test_ean_is_normalised_before_it_is_checked(typed, ean):
 
 @pytest.mark.parametrize("typed", ["", "  ", "--"])
 def test_empty_ean_asks_for_one(typed):
-    assert message_of(validate_ean, typed) == "Enter the EAN"
+    assert message_of(validate_ean, typed) == "Enter the EAN."
 
 
 @pytest.mark.parametrize(
@@ -390,7 +390,7 @@ def test_empty_code_asks_for_one(typed):
         lambda value: validate_code(value, PAIRING_CODE, description="P followed by 10 digits"),
         typed,
     )
-    assert message == "Enter the code"
+    assert message == "Enter the code."
 
 
 # --- registry and wording ------------------------------------------------------------------

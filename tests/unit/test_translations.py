@@ -106,7 +106,7 @@ def test_the_extraction_finds_the_messages_of_each_kind_of_source(messages):
     assert "app/wizard/forms.py" in where
     assert "templates/base.html" in where
     assert "app/catalog/catalog.toml" in where
-    assert "Enter the VIN" in messages
+    assert "Enter the VIN." in messages
     assert "A VIN has %(expected)d characters; this one has %(length)d." in messages
     assert ("%(num)d answer saved", "%(num)d answers saved") in messages
     assert "Retrofit meter reader" in messages

@@ -43,6 +43,10 @@ class PairingCode:
         assert pairing is not None
         form = PairingForm()
         form.code.label.text = gettext(pairing.label)
+        if pairing.digits_only:
+            # The number pad on a phone (the catalog's pattern still decides).
+            form.code.render_kw = {**(form.code.render_kw or {}), "inputmode": "numeric"}
+            form.code.render_kw.pop("autocapitalize", None)
         if form.validate_on_submit():
             try:
                 service.pair(

@@ -6,7 +6,7 @@ only the oldest gets it (the others keep no key, so nothing is disconnected behi
 owner's back, and support can see them as before).
 
 Revision ID: 9e4b2c7d1f30
-Revises: 7e4a2c9d1f35
+Revises: 8e4f2a6b1c93
 Create Date: 2026-12-04 14:45:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9e4b2c7d1f30"
-down_revision = "7e4a2c9d1f35"
+down_revision = "8e4f2a6b1c93"
 branch_labels = None
 depends_on = None
 

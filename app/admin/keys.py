@@ -1,0 +1,24 @@
+"""API keys: issuing and revoking, for the admin page and the `flask api-keys` commands
+alike, each logged as a change of the tenant's settings."""
+
+from __future__ import annotations
+
+from app.extensions import db
+from app.models import ApiKey, Tenant, utcnow
+from app.onboarding.audit import Actor, record_admin_change
+
+
+def issue_key(tenant: Tenant, name: str, actor: Actor) -> tuple[ApiKey, str]:
+    """A new key of `tenant` (added to the session) and its secret, to show once."""
+    key, secret = ApiKey.issue(tenant, name)
+    db.session.add(key)
+    record_admin_change(tenant.id, "api_key_created", actor, key=key.prefix, name=name)
+    return key, secret
+
+
+def revoke_key(key: ApiKey, actor: Actor) -> None:
+    """Stop the key at once (calls with it answer 401); revoking twice changes nothing."""
+    if key.revoked_at is not None:
+        return
+    key.revoked_at = utcnow()
+    record_admin_change(key.tenant_id, "api_key_revoked", actor, key=key.prefix)
