@@ -303,7 +303,7 @@ def test_a_revoked_grant_is_found_and_the_owner_reconnects_the_same_entity(
 ) -> None:
     entity = connected_audi(app, alice, world, "revoked@sandbox.example")
     with in_db(app) as session:
-        create_endpoint(world.acme_id, receiver.url, ["entity.needs_reconnect"])
+        create_endpoint(world.acme_id, receiver.url, ["entity.needs_reconnect"], "", SYSTEM)
         session.commit()
 
     with app.test_request_context(), in_db(app):
