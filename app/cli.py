@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo, with_appcontext
 from sqlalchemy import func, select
 
 from app.consent import crypto
 from app.extensions import db
-from app.jobs.tasks import expire_due
+from app.jobs.tasks import check_entity_grants, expire_due
 from app.models import ProviderGrant, Role, Tenant, User
 from app.onboarding.audit import OPERATOR
 from app.seed import seed_demo
@@ -102,6 +102,16 @@ def expire_requests() -> None:
     expired = expire_due()
     db.session.commit()
     click.echo(f"Expired {expired} request(s).")
+
+
+@onboarding.command("check-grants")
+def check_grants_command() -> None:
+    """Renew every Connected entity's grants; those the manufacturer refuses turn
+    NeedsReconnect (the job queue does this every 30 minutes; this is for operators)."""
+    # Links to the sandbox providers are built on the site's address, as in a job.
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        lapsed = check_entity_grants()
+    click.echo(f"{lapsed} entit(y/ies) need reconnecting.")
 
 
 @onboarding.command("rotate-tokens")

@@ -58,6 +58,7 @@ TRANSLATIONS = Path(__file__).with_name("translations")
 # An entity's status as a person reads it (the stored values are the API's).
 ENTITY_STATUS_LABELS = {
     "Connected": lazy_gettext("Connected"),
+    "NeedsReconnect": lazy_gettext("Needs reconnecting"),
     "Disconnected": lazy_gettext("Disconnected"),
 }
 

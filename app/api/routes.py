@@ -45,14 +45,14 @@ from app.catalog import current_catalog
 from app.consent import links
 from app.consent import service as consent_service
 from app.extensions import db
-from app.models import Collective, CollectiveKind, Entity, Event, OnboardingRequest
-from app.onboarding import access
+from app.models import Collective, CollectiveKind, Entity, EntityStatus, Event, OnboardingRequest
+from app.onboarding import access, devices
 from app.onboarding.access import Principal
-from app.onboarding.errors import InvalidAnswers
+from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.expiry import expire_on_open
 from app.onboarding.intake import create_request
 from app.onboarding.lifecycle import cancel_request
-from app.onboarding.states import Status
+from app.onboarding.states import Door, Status
 
 ONBOARDING = "Onboarding"
 ENTITIES = "Entities"
@@ -286,6 +286,45 @@ def get_entity(entity_id: uuid.UUID) -> Any:
     """Retrieve an Entity"""
     principal = require_principal()
     return entity_out(_entity(principal, entity_id))
+
+
+@bp.post("/entities/<uuid:entity_id>/reconnect")
+@spec.validate(
+    resp=responses(WRITE_ERRORS, HTTP_200=OnboardingRequestOut, HTTP_201=OnboardingRequestOut),
+    tags=[ENTITIES],
+    operation_id="reconnectEntity",
+)
+def reconnect_entity(entity_id: uuid.UUID) -> Any:
+    """Reconnect an Entity
+
+    Renews the owner's consent for a Connected or NeedsReconnect entity: answers 201 with
+    a new onboarding request, Pending, whose `action.redirectLink` takes the owner through
+    the manufacturer's step only. When it succeeds, the same entity is Connected again
+    (same id, the older consent's evidence kept). While one is under way, calling again
+    answers 200 with that same request and link. A disconnected entity is 409.
+    """
+    principal = require_principal()
+
+    def act() -> tuple[dict[str, Any], int]:
+        entity = _entity(principal, entity_id)
+        if not access.can_reconnect(principal, entity):
+            raise not_found("There is no entity with this id.")
+        if entity.status == EntityStatus.DISCONNECTED:
+            raise ApiProblem(409, "This entity is disconnected: onboard it again instead.")
+        try:
+            onboarding, new = devices.start_reconnect(
+                entity,
+                current_catalog(),
+                principal.actor,
+                door=Door.API,
+                created_by=principal.user,
+            )
+        except OnboardingError as error:
+            raise ApiProblem(409, str(error)) from None
+        db.session.flush()
+        return request_out(onboarding), 201 if new else 200
+
+    return run_once(principal, act)
 
 
 @bp.post("/offboarding/entities")

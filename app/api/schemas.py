@@ -157,7 +157,9 @@ class OnboardingRequestPage(BaseModel):
 
 
 class EntityOut(BaseModel):
-    """A connected (or since disconnected) device."""
+    """A connected device (NeedsReconnect: the manufacturer no longer honours its grant;
+    `POST /entities/{id}/reconnect` renews it), or one since disconnected. `requestId` is
+    the request of the consent in force: a reconnect moves it to the newer request."""
 
     id: uuid.UUID
     type: str
@@ -167,7 +169,7 @@ class EntityOut(BaseModel):
     tenantId: str
     collectiveId: uuid.UUID | None
     requestId: uuid.UUID
-    status: Literal["Connected", "Disconnected"]
+    status: Literal["Connected", "NeedsReconnect", "Disconnected"]
     created: datetime
     disconnected: datetime | None
 
@@ -363,7 +365,7 @@ class OnboardingListQuery(PageQuery):
 class EntityListQuery(PageQuery):
     type: ShortText | None = None
     manufacturer: ShortText | None = None
-    status: Literal["Connected", "Disconnected"] | None = None
+    status: Literal["Connected", "NeedsReconnect", "Disconnected"] | None = None
     collectiveId: uuid.UUID | None = None
 
 

@@ -93,6 +93,23 @@ class Provider:
             raise ProviderError(str(error), code=code_name) from None
         return dict(token)
 
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """Renew the grant's tokens; ProviderError(code="invalid_grant") when the
+        manufacturer no longer honours the grant (revoked or expired there)."""
+        response = self._call(
+            "POST",
+            self.token_url,
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            auth=(self.client_id, self.client_secret),
+        )
+        body = response.json() if response.content else {}
+        if response.status_code != 200 or "access_token" not in body:
+            raise ProviderError(
+                f"{self.name} refused to renew: {body.get('error_description', '')}",
+                code=str(body.get("error") or "provider_error"),
+            )
+        return dict(body)
+
     def _http(self) -> requests.Session:
         session = requests.Session()
         _mount_sandbox(session, self)

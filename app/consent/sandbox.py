@@ -46,7 +46,13 @@ SANDBOX_ACCOUNTS = {
     "no-device@sandbox.example": "device_not_found",
     "error@sandbox.example": "provider_error",
     "silent@sandbox.example": "no_answer",
+    # Access is given and works at first; the manufacturer then refuses to renew it, as if
+    # the owner withdrew it in the manufacturer's app, or it ran out (NeedsReconnect).
+    "revoked@sandbox.example": "revoked",
+    "expired@sandbox.example": "expired",
 }
+# The accounts whose grants the sandbox stops honouring after the first tokens.
+LAPSING_OUTCOMES = frozenset({"revoked", "expired"})
 DEFAULT_ACCOUNT = "owner@sandbox.example"
 CODE_LIFETIME = timedelta(minutes=2)
 TOKEN_LIFETIME = timedelta(hours=1)
@@ -219,6 +225,8 @@ def app_screen(provider: str, approval_id: uuid.UUID) -> Response:
         if outcome != "no_answer":
             row.status = {
                 "approved": "approved",
+                "revoked": "approved",
+                "expired": "approved",
                 "denied": "denied",
                 "device_not_found": "approved",
                 "provider_error": "error",

@@ -7,7 +7,7 @@ import uuid
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from flask import jsonify, redirect, request
+from flask import jsonify, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -18,6 +18,7 @@ from app.consent.providers import get_provider
 from app.consent.sandbox import (
     CODE_LIFETIME,
     DEFAULT_ACCOUNT,
+    LAPSING_OUTCOMES,
     SANDBOX_ACCOUNTS,
     _client_ok,
     _digest,
@@ -122,6 +123,11 @@ def token(provider: str) -> Response:
         )
         if row is None:
             return _oauth_error("invalid_grant", "Unknown or revoked refresh token")
+        if row.expires_at < utcnow():
+            return _oauth_error("invalid_grant", "The grant has expired")
+        lapse = SANDBOX_ACCOUNTS.get(row.account)
+        if lapse in LAPSING_OUTCOMES:
+            return _oauth_error("invalid_grant", f"The grant was {lapse} at the manufacturer")
         return _token_response(provider, row.account, row.grant_id)
     if grant_type != "authorization_code":
         return _oauth_error("unsupported_grant_type", "Use authorization_code")
@@ -209,3 +215,44 @@ def revoke(provider: str) -> Response:
         )
         db.session.commit()
     return Response(status=200)
+
+
+# ---------------------------------------------------------------- the manufacturer's grants page
+
+
+class GrantForm(FlaskForm):
+    grant = HiddenField()
+    action = HiddenField()
+
+
+@bp.route("/grants", methods=["GET", "POST"])
+def grants(provider: str) -> Response:
+    """The manufacturer's "connected apps" page (sandbox): end a grant as the owner would
+    (revoke) or let it run out (expire); the platform finds out at its next check."""
+    manufacturer = _manufacturer(provider)
+    form = GrantForm()
+    if request.method == "POST" and form.validate_on_submit():
+        values = {"revoked_at": utcnow()} if form.action.data == "revoke" else {}
+        if form.action.data == "expire":
+            values = {"expires_at": utcnow() - CODE_LIFETIME}
+        if values:
+            db.session.execute(
+                update(SandboxToken)
+                .where(SandboxToken.provider == provider, SandboxToken.grant_id == form.grant.data)
+                .values(**values)
+            )
+            db.session.commit()
+        return redirect(url_for("sandbox.grants", provider=provider))
+    now = utcnow()
+    rows = db.session.execute(
+        select(SandboxToken.grant_id, SandboxToken.account, SandboxToken.expires_at)
+        .where(
+            SandboxToken.provider == provider,
+            SandboxToken.kind == "refresh",
+            SandboxToken.revoked_at.is_(None),
+        )
+        .order_by(SandboxToken.created_at.desc())
+        .limit(50)
+    ).all()
+    live = [row for row in rows if row.expires_at >= now]
+    return render("sandbox/grants.html", manufacturer=manufacturer, grants=live, form=form)

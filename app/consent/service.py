@@ -33,7 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.onboarding.audit import CALLBACK, Actor, record_event
-from app.onboarding.lifecycle import begin_connecting, disconnect_entity
+from app.onboarding.lifecycle import begin_connecting, disconnect_entity, mark_needs_reconnect
 from app.onboarding.states import FailureReason, StepKind, StepStatus
 from app.onboarding.steps import complete_step, fail_step_attempt, start_step, step_available
 
@@ -375,6 +375,52 @@ def pair(
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+# ---------------------------------------------------------------- keeping a grant alive
+
+
+def live_grants(entity: Entity) -> list[ProviderGrant]:
+    """The grants of the entity's consent in force that still have a token here."""
+    return list(
+        db.session.scalars(
+            select(ProviderGrant)
+            .join(ConsentStep)
+            .where(
+                ConsentStep.request_id == entity.request_id,
+                ProviderGrant.revoked_at.is_(None),
+                ProviderGrant.refresh_token.is_not(None),
+            )
+        ).all()
+    )
+
+
+def check_grants(entity: Entity) -> bool:
+    """Renew the entity's grants at the manufacturer. One the manufacturer refuses
+    (invalid_grant: revoked or expired there) makes the entity NeedsReconnect; any other
+    failure is left for the next check. Whether the entity changed status."""
+    for grant in live_grants(entity):
+        provider = get_provider(grant.provider)
+        try:
+            token = provider.refresh(crypto.decrypt(grant.refresh_token) or "")
+        except ProviderError as failure:
+            if failure.code == "invalid_grant":
+                return grant_refused(entity, grant, str(failure))
+            continue
+        grant.access_token = crypto.encrypt(token.get("access_token"))
+        if token.get("refresh_token"):
+            grant.refresh_token = crypto.encrypt(token["refresh_token"])
+        expires_in = token.get("expires_in")
+        grant.expires_at = utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None
+    return False
+
+
+def grant_refused(entity: Entity, grant: ProviderGrant, detail: str) -> bool:
+    """A provider call for `entity` failed with invalid_grant: its tokens are useless, so
+    they are destroyed here, and the owner is asked to reconnect."""
+    current_app.logger.info("grant of entity %s refused: %s", entity.id, detail)
+    _destroy(grant, get_provider(grant.provider), notify=False)
+    return mark_needs_reconnect(entity, "grant_refused", Actor.provider(grant.provider))
 
 
 # ---------------------------------------------------------------- offboarding

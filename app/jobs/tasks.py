@@ -163,6 +163,38 @@ def revoke_at_provider(provider_name: str, sealed_token: bytes) -> None:
             log.warning("revocation at %s failed; tokens destroyed here", provider_name)
 
 
+# ---------------------------------------------------------------- grants kept alive
+
+
+def check_entity_grants() -> int:
+    """Renew every Connected entity's grants, each entity in its own transaction; how
+    many turned NeedsReconnect (the manufacturer refused: revoked or expired there)."""
+    from app.consent import service
+    from app.models import Entity
+    from app.onboarding.states import EntityStatus
+
+    ids = list(db.session.scalars(select(Entity.id).where(Entity.status == EntityStatus.CONNECTED)))
+    lapsed = 0
+    for entity_id in ids:
+        entity = db.session.get(Entity, entity_id)
+        if entity is None or entity.status != EntityStatus.CONNECTED:
+            continue
+        try:
+            lapsed += service.check_grants(entity)
+            db.session.commit()
+        except (IntegrityError, StaleDataError):
+            db.session.rollback()  # changed at the same moment (a reconnect): next time
+    return lapsed
+
+
+@huey.periodic_task(crontab(minute="*/30"))
+def check_grants() -> None:
+    with job_context():
+        lapsed = check_entity_grants()
+        if lapsed:
+            log.info("%d entit(y/ies) need reconnecting", lapsed)
+
+
 # ---------------------------------------------------------------- webhooks
 
 

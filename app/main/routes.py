@@ -8,15 +8,19 @@ from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import Optional
 
+from app.catalog import current_catalog
 from app.consent import service as consent_service
 from app.consent.urls import resume_url
 from app.extensions import db
-from app.forms import Form
+from app.forms import ActionForm, Form
 from app.htmx import render
+from app.i18n import translate
 from app.main import bp
 from app.main.home import draft_progress, owner_home
 from app.models import Entity, EntityStatus
-from app.onboarding import access
+from app.onboarding import access, devices
+from app.onboarding.errors import OnboardingError
+from app.onboarding.states import Door
 from app.security import current_principal
 from app.templating import device_name
 
@@ -109,3 +113,27 @@ def disconnect(entity_id: uuid.UUID) -> Response:
         options=DISCONNECT_REASONS,
         status=422 if errors else 200,
     )
+
+
+@bp.post("/devices/<uuid:entity_id>/reconnect")
+@login_required
+def reconnect(entity_id: uuid.UUID) -> Response:
+    """Renew a device's consent: only the manufacturer's step, for the same entity."""
+    principal = current_principal()
+    entity = db.session.get(Entity, entity_id)
+    if entity is None or not access.can_reconnect(principal, entity):
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        onboarding, _new = devices.start_reconnect(
+            entity, current_catalog(), principal.actor, door=Door.WIZARD, created_by=principal.user
+        )
+    except OnboardingError as error:
+        db.session.rollback()
+        flash(translate(error), "info")
+        return redirect(url_for("main.home"))
+    step = onboarding.steps[0]
+    db.session.commit()
+    # Straight to the manufacturer's step: one screen, then the manufacturer's own pages.
+    return redirect(url_for("consent.step", request_id=onboarding.id, position=step.position))

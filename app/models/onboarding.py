@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models.tenant import Collective, Tenant
 from app.models.types import UTCDateTime, utcnow
 from app.models.user import User
-from app.onboarding.states import Status, StepStatus
+from app.onboarding.states import LIVE_ENTITY, EntityStatus, Status, StepStatus
 
 # Not final: the requests the stalled view and its partial index are about.
 OPEN_STATUSES_SQL = text("status IN ('Draft', 'Pending', 'InProgress')")
@@ -196,13 +196,13 @@ class Event(db.Model):
     request: Mapped[OnboardingRequest] = relationship(back_populates="events")
 
 
-class EntityStatus:
-    CONNECTED = "Connected"
-    DISCONNECTED = "Disconnected"
+# An entity that still stands for its device (the one-device-once index's condition).
+LIVE_ENTITY_SQL = text("status IN (" + ", ".join(f"'{s.value}'" for s in sorted(LIVE_ENTITY)) + ")")
 
 
 class Entity(db.Model):
-    """A device the platform may use; created exactly once, when its request succeeds."""
+    """A device the platform may use; created when the first request for its device
+    succeeds, and renewed (same id) by each later one that succeeds for the same device."""
 
     __tablename__ = "entities"
     __table_args__ = (
@@ -210,16 +210,29 @@ class Entity(db.Model):
         Index("ix_entities_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_entities_tenant_status_created", "tenant_id", "status", "created_at", "id"),
         Index("ix_entities_owner_created", "owner_id", "tenant_id", "created_at"),
+        # One device, connected once: per tenant, at most one live entity per device.
+        Index(
+            "ux_entities_tenant_device_live",
+            "tenant_id",
+            "type",
+            "device_id",
+            unique=True,
+            postgresql_where=LIVE_ENTITY_SQL,
+            sqlite_where=LIVE_ENTITY_SQL,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     collective_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("collectives.id"))
-    # Unique: the database itself refuses a second entity for one request.
+    # The request of the consent in force (a reconnect moves it to the newer request; the
+    # older ones keep their evidence). Unique: never two entities for one request.
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("onboarding_requests.id"), unique=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     type: Mapped[str] = mapped_column(String(40))
     manufacturer: Mapped[str] = mapped_column(String(60))
+    # The catalog's device id (VIN, EAN...), the key of "one device, connected once".
+    device_id: Mapped[str | None] = mapped_column(String(200))
     information: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default=EntityStatus.CONNECTED)

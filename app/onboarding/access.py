@@ -302,6 +302,27 @@ def can_offboard(principal: Principal, entity: Entity) -> bool:
     )
 
 
+def can_reconnect(principal: Principal, entity: Entity) -> bool:
+    """Whether `principal` may renew `entity`'s consent: who may disconnect it (its owner,
+    or an API key of the tenant, which hands the link to the owner)."""
+    return can_offboard(principal, entity)
+
+
+def sees_entity(principal: Principal, entity: Entity) -> bool:
+    """Whether `principal` may see `entity` (the same rule as entity_filter): the wizard
+    links to a device already connected only for those who may see it."""
+    if principal.api_key_id is not None:
+        return entity.tenant_id == principal.api_key_tenant_id
+    user = principal.user
+    if user is None or entity.tenant_id != user.tenant_id:
+        return False
+    if principal.is_support:
+        return True
+    if principal.is_installer:
+        return entity.request.created_by_id == user.id
+    return entity.owner_id == user.id
+
+
 def api_key_filter(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause: the API keys of the tenant `principal` manages."""
     user = principal.user

@@ -56,6 +56,29 @@ def check_transition(current: Status | None, target: Status) -> None:
         raise InvalidTransition(current, target)
 
 
+class EntityStatus(StrEnum):
+    """Where a connected device stands. NeedsReconnect: the manufacturer no longer honours
+    the owner's grant (revoked or expired there); the owner renews it without starting over."""
+
+    CONNECTED = "Connected"
+    NEEDS_RECONNECT = "NeedsReconnect"
+    DISCONNECTED = "Disconnected"
+
+
+# The statuses of an entity that still stands for its device: at most one per device.
+LIVE_ENTITY = frozenset({EntityStatus.CONNECTED, EntityStatus.NEEDS_RECONNECT})
+# A live entity may lose its grant, and get it back (reconnect) or be disconnected.
+ENTITY_TRANSITIONS: dict[EntityStatus, frozenset[EntityStatus]] = {
+    EntityStatus.CONNECTED: frozenset({EntityStatus.NEEDS_RECONNECT, EntityStatus.DISCONNECTED}),
+    EntityStatus.NEEDS_RECONNECT: frozenset({EntityStatus.CONNECTED, EntityStatus.DISCONNECTED}),
+    EntityStatus.DISCONNECTED: frozenset(),
+}
+
+
+def can_entity_transition(current: EntityStatus, target: EntityStatus) -> bool:
+    return target in ENTITY_TRANSITIONS[current]
+
+
 class StepStatus(StrEnum):
     """Where one consent step stands, as the owner's task list shows it."""
 

@@ -59,6 +59,7 @@ KIND_TO_TYPE = {
     "step_done": "onboarding.step_changed",
     "step_failed": "onboarding.step_changed",
     "entity_created": "entity.connected",
+    "entity_reconnected": "entity.connected",
     "needs_reconnect": "entity.needs_reconnect",
     "offboarded": "entity.disconnected",
 }

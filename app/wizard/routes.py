@@ -23,7 +23,7 @@ from app.forms import ActionForm, ErrorList, details_form, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import in_sentence, translate
 from app.models import OnboardingRequest, Tenant
-from app.onboarding import access, drafts, makers
+from app.onboarding import access, devices, drafts, makers
 from app.onboarding.access import Action
 from app.onboarding.drafts import (
     QUESTION_COLLECTIVE,
@@ -212,6 +212,7 @@ def details(request_id: uuid.UUID) -> Response:
     assert manufacturer is not None
     form = details_form(manufacturer, data={**onboarding.information, **onboarding.properties})
     errors: ErrorList = []
+    notice: dict[str, Any] | None = None
     if form.validate_on_submit():
         answers = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
         try:
@@ -220,11 +221,19 @@ def details(request_id: uuid.UUID) -> Response:
             for name, error in invalid.errors.items():
                 getattr(form, name).errors = [translate(error)]
         else:
-            if makers.vin_mismatch(onboarding, current_catalog()) is not None:
+            taken = devices.device_taken(onboarding)
+            # A connected device may be connected again on purpose: that renews it.
+            if taken is not None and not (
+                taken.entity is not None and request.form.get("renew") == "1"
+            ):
+                notice = _device_notice(taken, onboarding.device_id or "")
+                db.session.rollback()  # nothing kept; the form still holds what was typed
+            elif makers.vin_mismatch(onboarding, current_catalog()) is not None:
                 # The VIN names another maker: ask once whether to continue or switch.
                 db.session.commit()
                 return redirect(url_for("wizard.vin_maker", request_id=onboarding.id))
-            return _after_answer(onboarding)
+            else:
+                return _after_answer(onboarding)
     errors = form_errors(form)
     return _page(
         "wizard/details.html",
@@ -233,7 +242,27 @@ def details(request_id: uuid.UUID) -> Response:
         errors,
         form=form,
         manufacturer=manufacturer,
+        notice=notice,
     )
+
+
+def _short_identifier(value: str) -> str:
+    """ "WAUZZZ…598": enough of a long identifier to recognise it, short enough to read."""
+    return f"{value[:6]}…{value[-3:]}" if len(value) > 12 else value
+
+
+def _device_notice(taken: devices.DeviceTaken, device_id: str) -> dict[str, Any]:
+    """What the identifier step tells the owner about a device the tenant already has."""
+    principal = current_principal()
+    notice: dict[str, Any] = {"identifier": _short_identifier(device_id), "link": None}
+    if taken.entity is not None:
+        notice["since"] = taken.entity.created_at
+        notice["connected"] = True
+        if access.sees_entity(principal, taken.entity):
+            notice["link"] = url_for("main.home", _anchor=f"device-{taken.entity.id}")
+    elif taken.request is not None and access.can(principal, Action.VIEW, taken.request):
+        notice["link"] = resume_url(taken.request)
+    return notice
 
 
 COLLECTIVE_KINDS = {"Household": _l("Household"), "Community": _l("Community")}

@@ -37,8 +37,9 @@ desktop_only = pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
 
 
 def fluvius_ean() -> str:
-    """An 18-digit Belgian connection point code (5414...) with its GS1 check digit."""
-    body = "5414" + "4882001234567"
+    """An 18-digit Belgian connection point code (5414...) with its GS1 check digit; not
+    the demo data's, whose request is under way (one device, one request at a time)."""
+    body = "5414" + "4882009876543"
     return body + gs1.calc_check_digit(body)
 
 

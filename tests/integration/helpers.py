@@ -312,7 +312,8 @@ def add_requests(
                     {},
                     current_catalog(),
                     actor,
-                    reference=XENN_REFERENCE,
+                    # A device of its own each: one device is connected once.
+                    reference=f"P{1000000000 + i}",
                     owner=owner,
                     created_by=owner,
                     collective=groups[i % len(groups)],

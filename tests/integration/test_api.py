@@ -897,6 +897,7 @@ def test_openapi_document_and_docs_page_are_served_by_the_app(client: FlaskClien
         f"{API}/onboarding/entities/types",
         f"{API}/entities",
         f"{API}/entities/{{entity_id}}",
+        f"{API}/entities/{{entity_id}}/reconnect",
         f"{API}/offboarding/entities",
         f"{API}/collectives",
         f"{API}/webhooks",

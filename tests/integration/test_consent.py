@@ -60,6 +60,9 @@ from tests.integration.helpers import (
 
 AUDI_VIN = "WAUZZZ8V0KA000000"
 CORRECTED_VIN = "WAUZZZ8V0KA111111"
+# Other devices: one device is in one request under way at a time.
+KIA_VIN = "KNAZZZ8V0KA222222"
+BMW_VIN = "WBAZZZ8V0KA333333"
 SITE = " \N{EN DASH} Entity Onboarding"  # after every page title
 OWNER_ACCOUNT = "owner@sandbox.example"
 DENIED = "denied@sandbox.example"
@@ -1113,10 +1116,10 @@ def age_request(app: Flask, request_id: uuid.UUID, days: int) -> None:
 
 def test_expire_command_fails_old_requests_and_leaves_the_rest(app, alice, audi, group):
     young = at_consent(alice, "EV", "Audi", {"vin": CORRECTED_VIN}, group)
-    finished = at_consent(alice, "EV", "Kia", {"vin": AUDI_VIN}, group)
+    finished = at_consent(alice, "EV", "Kia", {"vin": KIA_VIN}, group)
     ask_the_app(alice, finished)
     answer_in_the_app(alice, app, finished)
-    canceled = at_consent(alice, "EV", "BMW", {"vin": AUDI_VIN}, group)
+    canceled = at_consent(alice, "EV", "BMW", {"vin": BMW_VIN}, group)
     alice.post(url(canceled, "cancel"))
     for request_id in (audi, finished, canceled):
         age_request(app, request_id, 15)
@@ -1226,7 +1229,7 @@ def test_a_link_opens_the_consent_pages_without_an_account(app, sent):
 
 
 def test_a_link_does_not_open_another_request(app, alice, sent, group, world):
-    other = walk_to_check(alice, "EV", "BMW", {"vin": AUDI_VIN}, group)
+    other = walk_to_check(alice, "EV", "BMW", {"vin": BMW_VIN}, group)
     submit(alice, other)
     owner = app.test_client()
     owner.get(link_for(app, sent))

@@ -127,8 +127,9 @@ def test_the_last_step_taken_twice_at_once_creates_one_entity(app):
             complete_last_step(request_id)
             second.commit()
 
-        steps.complete_step(mine, mine.steps[-1], SYSTEM, {"code_last_digits": "13"})
         with pytest.raises(StaleDataError):
+            # Found at the entity's savepoint, or at the commit at the latest.
+            steps.complete_step(mine, mine.steps[-1], SYSTEM, {"code_last_digits": "13"})
             first.commit()
         first.rollback()
 

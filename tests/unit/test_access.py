@@ -132,3 +132,49 @@ def test_only_installers_start_for_customers_and_have_an_installer_home() -> Non
         # Their installer home is empty: the clause matches nothing.
         assert str(access.installs_filter(principal).compile()) == "false"
     assert not access.starts_for_customers(Principal())
+
+
+# ---------------------------------------------------------------- reconnecting a device
+
+
+def device_of(owner: User = OWNER, tenant_id: int = ACME) -> Entity:
+    return Entity(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        owner_id=owner.id,
+        request=request_of(Status.SUCCEEDED),
+        status="NeedsReconnect",
+    )
+
+
+@pytest.mark.parametrize(
+    "principal,allowed",
+    [
+        (Principal(user=OWNER), True),
+        (Principal(user=NEIGHBOUR), False),
+        (Principal(user=INSTALLER), False),  # hands the link over; never consents
+        (Principal(user=SUPPORT), False),
+        (Principal(user=FOREIGN_ADMIN), False),
+        (Principal.for_api_key(9, ACME), True),  # hands the redirectLink to the owner
+        (Principal.for_api_key(9, OTHER), False),
+        (Principal(), False),
+    ],
+)
+def test_who_may_reconnect_a_device(principal: Principal, allowed: bool) -> None:
+    assert access.can_reconnect(principal, device_of()) is allowed
+
+
+@pytest.mark.parametrize(
+    "principal,allowed",
+    [
+        (Principal(user=OWNER), True),
+        (Principal(user=NEIGHBOUR), False),
+        (Principal(user=INSTALLER), True),  # started its request
+        (Principal(user=SUPPORT), True),
+        (Principal(user=FOREIGN_ADMIN), False),
+        (Principal.for_api_key(9, ACME), True),
+        (Principal(), False),
+    ],
+)
+def test_who_is_shown_a_device_already_connected(principal: Principal, allowed: bool) -> None:
+    assert access.sees_entity(principal, device_of()) is allowed

@@ -101,3 +101,36 @@ def test_the_funnel_counts_every_wizard_question() -> None:
 
     # The group, offered on check answers, is the fourth answer a Draft may hold.
     assert len(QUESTIONS) + 1 == QUESTION_COUNT < STAGE_SUBMITTED
+
+
+# ---------------------------------------------------------------- an entity's statuses
+
+
+def test_entity_statuses_use_the_api_names():
+    from app.onboarding.states import EntityStatus
+
+    assert [s.value for s in EntityStatus] == ["Connected", "NeedsReconnect", "Disconnected"]
+
+
+@pytest.mark.parametrize(
+    "current,target,allowed",
+    [
+        ("Connected", "NeedsReconnect", True),
+        ("NeedsReconnect", "Connected", True),  # reconnected
+        ("Connected", "Disconnected", True),
+        ("NeedsReconnect", "Disconnected", True),
+        ("Disconnected", "Connected", False),  # a new request connects it anew
+        ("Disconnected", "NeedsReconnect", False),
+        ("Connected", "Connected", False),
+    ],
+)
+def test_entity_transitions(current, target, allowed):
+    from app.onboarding.states import EntityStatus, can_entity_transition
+
+    assert can_entity_transition(EntityStatus(current), EntityStatus(target)) is allowed
+
+
+def test_live_entities_are_the_ones_still_standing_for_their_device():
+    from app.onboarding.states import LIVE_ENTITY, EntityStatus
+
+    assert {EntityStatus.CONNECTED, EntityStatus.NEEDS_RECONNECT} == LIVE_ENTITY
