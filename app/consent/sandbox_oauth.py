@@ -220,7 +220,7 @@ def revoke(provider: str) -> Response:
 # ---------------------------------------------------------------- the manufacturer's grants page
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     grant = HiddenField()
     action = HiddenField()
 
