@@ -4,7 +4,7 @@ the domain (the catalog checks every identifying answer)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import gettext
@@ -12,11 +12,15 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from app.catalog import Manufacturer
+from app.catalog import Manufacturer, current_catalog
 from app.contacts import validate_email, validate_mobile
 from app.i18n import translate
 from app.identifiers import IdentifierError
 from app.text import UNUSABLE_CHARACTER, has_unusable
+
+if TYPE_CHECKING:
+    from app.models import ConsentStep, OnboardingRequest
+    from app.onboarding.audit import Actor
 
 ErrorList = list[tuple[str, str]]
 # Marks a field whose value is printed on the device or its papers as a barcode or QR code:
@@ -91,6 +95,30 @@ def details_form(
             field = StringField(gettext(attribute.label), render_kw=render_kw)
         setattr(DetailsForm, attribute.name, field)
     return DetailsForm(**kwargs)
+
+
+def save_correction(
+    request: OnboardingRequest, manufacturer: Manufacturer, form: Any, actor: Actor
+) -> list[ConsentStep] | None:
+    """Correct a sent request's details from a valid `details_form` and commit: the steps
+    the owner must take again (see `correct_information`). None when the form or the
+    answers are wrong; the messages are then on the form's fields."""
+    from app.extensions import db
+    from app.onboarding.errors import InvalidAnswers
+    from app.onboarding.steps import correct_information
+
+    if not form.validate_on_submit():
+        return None
+    typed = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
+    try:
+        reset = correct_information(request, typed, current_catalog(), actor)
+    except InvalidAnswers as invalid:
+        db.session.rollback()
+        for name, error in invalid.errors.items():
+            getattr(form, name).errors = [translate(error)]
+        return None
+    db.session.commit()
+    return reset
 
 
 class ContactRule:

@@ -13,16 +13,13 @@ from werkzeug.wrappers import Response
 from app.catalog import current_catalog
 from app.consent.steps import step_label
 from app.extensions import db
-from app.forms import ActionForm, details_form, form_errors
+from app.forms import ActionForm, details_form, form_errors, save_correction
 from app.htmx import render
-from app.i18n import translate
 from app.installer import bp
 from app.installer.routes import can_fix_identifier, install
 from app.onboarding import installs
 from app.onboarding.access import Action
-from app.onboarding.errors import InvalidAnswers
 from app.onboarding.states import Status
-from app.onboarding.steps import correct_information
 from app.security import current_principal
 
 
@@ -39,34 +36,17 @@ def fix_identifier(request_id: uuid.UUID) -> Response:
     manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
     assert manufacturer is not None
     form = details_form(manufacturer, data={**onboarding.information, **onboarding.properties})
-    if form.validate_on_submit():
-        typed = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
-        try:
-            reset = correct_information(
-                onboarding, typed, current_catalog(), current_principal().actor
+    reset = save_correction(onboarding, manufacturer, form, current_principal().actor)
+    if reset is not None:
+        if reset:
+            steps = ", ".join(f"{s.position}. {step_label(s.kind, manufacturer)}" for s in reset)
+            flash(
+                gettext("Saved. The owner must take these steps again: %(steps)s.", steps=steps),
+                "success",
             )
-        except InvalidAnswers as invalid:
-            db.session.rollback()
-            for name, error in invalid.errors.items():
-                getattr(form, name).errors = [translate(error)]
         else:
-            db.session.commit()
-            if reset:
-                steps = ", ".join(
-                    f"{s.position}. {step_label(s.kind, manufacturer)}" for s in reset
-                )
-                flash(
-                    gettext(
-                        "Saved. The owner must take these steps again: %(steps)s.", steps=steps
-                    ),
-                    "success",
-                )
-            else:
-                flash(
-                    gettext("Saved. The owner can try the step again from the same link."),
-                    "success",
-                )
-            return redirect(back)
+            flash(gettext("Saved. The owner can try the step again from the same link."), "success")
+        return redirect(back)
     errors = form_errors(form)
     return render(
         "installer/identifier.html",

@@ -25,17 +25,14 @@ from app.consent.links import LinkChannel
 from app.consent.messages import messages_of
 from app.consent.steps import step_label
 from app.extensions import db
-from app.forms import ActionForm, details_form, form_errors
+from app.forms import ActionForm, details_form, form_errors, save_correction
 from app.htmx import is_htmx, render
-from app.i18n import translate
 from app.models import ConsentLink, Event, OnboardingRequest, utcnow
 from app.onboarding import access, console
 from app.onboarding.access import Action, Principal
 from app.onboarding.audit import record_event
-from app.onboarding.errors import InvalidAnswers
 from app.onboarding.lifecycle import cancel_request
 from app.onboarding.states import Door, Status
-from app.onboarding.steps import correct_information
 from app.security import current_principal
 from app.support import bp
 from app.support.describe import (
@@ -246,32 +243,21 @@ def fix_identifier(request_id: uuid.UUID) -> Response:
         return redirect(url_for("support.request_page", request_id=onboarding.id))
     answers = {**onboarding.information, **onboarding.properties}
     form = details_form(manufacturer, data=answers)
-    if form.validate_on_submit():
-        typed = {a.name: getattr(form, a.name).data for a in manufacturer.attributes}
-        try:
-            reset = correct_information(
-                onboarding, typed, current_catalog(), current_principal().actor
+    reset = save_correction(onboarding, manufacturer, form, current_principal().actor)
+    if reset is not None:
+        if reset:
+            redo = ", ".join(f"{s.position}. {step_label(s.kind, manufacturer)}" for s in reset)
+            flash(
+                gettext(
+                    "Saved. The owner must take these steps again: %(steps)s. "
+                    "Send them a new link.",
+                    steps=redo,
+                ),
+                "success",
             )
-        except InvalidAnswers as invalid:
-            for name, error in invalid.errors.items():
-                getattr(form, name).errors = [translate(error)]
         else:
-            db.session.commit()
-            if reset:
-                redo = ", ".join(
-                    f"{step.position}. {step_label_of(onboarding, step.kind)}" for step in reset
-                )
-                flash(
-                    gettext(
-                        "Saved. The owner must take these steps again: %(steps)s. "
-                        "Send them a new link.",
-                        steps=redo,
-                    ),
-                    "success",
-                )
-            else:
-                flash(gettext("Saved."), "success")
-            return redirect(url_for("support.request_page", request_id=onboarding.id))
+            flash(gettext("Saved."), "success")
+        return redirect(url_for("support.request_page", request_id=onboarding.id))
     errors = form_errors(form)
     return render(
         "support/identifier.html",
@@ -281,11 +267,6 @@ def fix_identifier(request_id: uuid.UUID) -> Response:
         errors=errors,
         status=422 if errors else 200,
     )
-
-
-def step_label_of(onboarding: OnboardingRequest, kind: str) -> str:
-    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
-    return step_label(kind, manufacturer)
 
 
 @bp.route("/requests/<uuid:request_id>/cancel", methods=["GET", "POST"])
