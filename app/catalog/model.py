@@ -19,6 +19,9 @@ STEP_KINDS = tuple(StepKind)
 PROVIDER_KINDS = frozenset({StepKind.REDIRECT, StepKind.APP_CONSENT})
 RULES = ("vin", "ean", "pattern", "email", "choice", "text")
 TARGETS = ("information", "properties")
+# Identifiers that name a device whoever made it (see Manufacturer.device_key).
+GLOBAL_DEVICE_RULES = frozenset({"vin", "ean"})
+
 # Rules a catalog pattern applies to: its own ("pattern"), or on top of the VIN or EAN rule.
 PATTERN_RULES = frozenset({"vin", "ean", "pattern"})
 # Identifiers printed on a device, its label or its papers, often as a barcode or QR code.
@@ -192,6 +195,17 @@ class Manufacturer:
         attribute = self.device_attribute
         value = information.get(attribute.name) if attribute else None
         return str(value) if value else None
+
+    def device_key(self, information: Mapping[str, Any]) -> str | None:
+        """What tells this device from every other of its type in a tenant (stored as
+        `device_id`): a VIN or an EAN names one device whoever made it; a manufacturer's
+        own number (a plant ID, a site ID, a dongle code) only with the manufacturer, as
+        an SMA plant 1234567 is not a SolarEdge site 1234567."""
+        value = self.device_id(information)
+        attribute = self.device_attribute
+        if value is None or attribute is None or attribute.rule in GLOBAL_DEVICE_RULES:
+            return value
+        return f"{self.name}:{value}"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
+from app.catalog.model import GLOBAL_DEVICE_RULES
 from app.contacts import validate_mobile
 from app.extensions import db
 from app.identifiers import IdentifierError, normalise
@@ -135,6 +136,20 @@ def is_stalled(request: OnboardingRequest, stalled_after: timedelta) -> bool:
 _HEX = re.compile(r"[0-9a-f]+")
 
 
+def _own_number_makers() -> list[str]:
+    """The catalog's manufacturers whose devices go by a number of their own."""
+    from app.catalog import current_catalog
+
+    return sorted(
+        {
+            m.name
+            for t in current_catalog().types.values()
+            for m in t.manufacturers.values()
+            if m.device_attribute is not None and m.device_attribute.rule not in GLOBAL_DEVICE_RULES
+        }
+    )
+
+
 def search_clause(query: str) -> ColumnElement[bool] | None:
     """Whatever a caller has: an identifier (normalised as input is), the partner's
     reference or the customer's name (any case), the customer's email or mobile number,
@@ -149,7 +164,9 @@ def search_clause(query: str) -> ColumnElement[bool] | None:
     ]
     identifier = normalise(text)
     if identifier:
-        clauses.append(OnboardingRequest.device_id == identifier)
+        # A manufacturer's own number is kept with its name (Manufacturer.device_key).
+        keys = [identifier] + [f"{name}:{identifier}" for name in _own_number_makers()]
+        clauses.append(OnboardingRequest.device_id.in_(keys))
     if "@" in text:
         clauses.append(OnboardingRequest.email_search == folded)
         # The owners' ids first: a list PostgreSQL can look up in the owner_id index, where a

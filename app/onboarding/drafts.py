@@ -132,7 +132,7 @@ def store_answers(
     """Keep checked answers on the request, and the device id they name."""
     request.information = information
     request.properties = properties
-    request.device_id = manufacturer.device_id(information)
+    request.device_id = manufacturer.device_key(information)
 
 
 def blank_draft(tenant: Tenant, owner: User) -> OnboardingRequest | None:

@@ -170,7 +170,7 @@ def create_request(
         manufacturer=manufacturer.name,
         information=information,
         properties=properties,
-        device_id=manufacturer.device_id(information),
+        device_id=manufacturer.device_key(information),
         email=contact_email,
         reference=partner_reference,
         return_url=cleaned_return_url,

@@ -226,7 +226,7 @@ def details(request_id: uuid.UUID) -> Response:
             if taken is not None and not (
                 taken.entity is not None and request.form.get("renew") == "1"
             ):
-                notice = _device_notice(taken, onboarding.device_id or "")
+                notice = _device_notice(taken, manufacturer.device_id(onboarding.information) or "")
                 db.session.rollback()  # nothing kept; the form still holds what was typed
             elif makers.vin_mismatch(onboarding, current_catalog()) is not None:
                 # The VIN names another maker: ask once whether to continue or switch.

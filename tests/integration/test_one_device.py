@@ -51,6 +51,14 @@ def alice(app: Flask, world) -> FlaskClient:
 
 
 @pytest.fixture
+def support_client(app: Flask, world) -> FlaskClient:
+    with in_db(app) as session:
+        add_user(session, session.get(Tenant, world.acme_id), "sam@acme.example", Role.SUPPORT)
+        session.commit()
+    return signed_in_client(app, "sam@acme.example")
+
+
+@pytest.fixture
 def acme(app: Flask, client: FlaskClient, world) -> Partner:
     secret, key_id = issue_key(app, world.acme_id)
     return Partner(client, secret, world.acme_id, key_id)
@@ -160,6 +168,33 @@ def test_the_identifier_step_points_to_the_request_under_way(
     assert 'name="renew"' not in page.text  # no way to start a second one
     renew = alice.post(url(again, "details"), data={"vin": AUDI_VIN, "renew": "1"})
     assert renew.status_code == 200
+
+
+def test_a_manufacturers_own_number_names_a_device_with_its_manufacturer(
+    app: Flask, alice: FlaskClient, world, support_client: FlaskClient
+) -> None:
+    """An SMA plant 1234567 and a SolarEdge site 1234567 are two installations; a VIN
+    is one car whoever is named as its maker."""
+    sma = walk_to_check(
+        alice,
+        "PV",
+        "SMA",
+        {"plantId": "1234567", "email": "jo@example.com"},
+        str(world.household_id),
+    )
+    submit(alice, sma)
+    again = start(alice, "PV")
+    alice.post(url(again, "manufacturer"), data={"manufacturer": "SolarEdge"})
+
+    page = alice.post(url(again, "details"), data={"siteId": "1234567"})
+
+    assert path_of(page).endswith("/check"), page.text[:300]
+    with in_db(app) as session:
+        keys = {r.manufacturer: r.device_id for r in session.scalars(select(OnboardingRequest))}
+    assert keys == {"SMA": "SMA:1234567", "SolarEdge": "SolarEdge:1234567"}
+    # Support finds both by the number a caller reads out.
+    found = support_client.get("/support/", query_string={"view": "all", "q": "1234567"})
+    assert str(sma) in found.text and str(again) in found.text
 
 
 # ---------------------------------------------------------------- every door renews the entity
