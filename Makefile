@@ -26,7 +26,7 @@ PG_DEFAULT_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 help:
 	@echo "make run    serve the app with demo data on http://127.0.0.1:5000, and a job consumer"
 	@echo "make test   every test on SQLite, then unit+integration on PostgreSQL when it answers"
-	@echo "make lint   ruff check, ruff format --check, mypy on app/ (make test runs it first)"
+	@echo "make lint   unique test module names, ruff check, ruff format --check, mypy on app/ (make test runs it first)"
 	@echo "make messages  extract the messages to translate and update the .po catalogs"
 	@echo "make clean  remove caches and build output (distclean: also .venv and instance/)"
 
@@ -93,6 +93,8 @@ test: lint $(TEST_STAMP) $(CHROMIUM) $(MO_FILES)
 	exit $$status
 
 lint: $(TEST_STAMP)
+	@dups=$$(find tests -name 'test_*.py' -printf '%f\n' | sort | uniq -d); \
+	if [ -n "$$dups" ]; then echo "test modules share a name across folders (pytest refuses that): $$dups"; exit 1; fi
 	$(RUFF) check .
 	$(RUFF) format --check .
 	$(VENV)/bin/mypy
