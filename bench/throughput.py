@@ -22,6 +22,7 @@ could not. Other people share the machine: keep rounds short.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -228,30 +229,36 @@ def gunicorn(name: str, module: str, cwd: Path, env: dict[str, str]) -> Iterator
             print(f"{name}: {len(errors)} traceback(s) in the server log", file=sys.stderr)
 
 
+def csrf_token_in(html: str) -> str | None:
+    """The CSRF token of a page: a form's hidden field, or htmx's header on <body>."""
+    found = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'"X-CSRFToken": "([^"]+)"', html
+    )
+    return found[1] if found else None
+
+
 def sign_in(url: str, password: str) -> tuple[str, str]:
     """The owner's session cookie and its CSRF token."""
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     page = session.get(url + "/auth/login", timeout=10)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    token = csrf_token_in(page.text)
     if not token:
         raise BenchError("no CSRF token on the sign-in page")
     done = session.post(
         url + "/auth/login",
-        data={"email": "owner@demo.example", "password": password, "csrf_token": token[1]},
+        data={"email": "owner@demo.example", "password": password, "csrf_token": token},
         allow_redirects=False,
         timeout=10,
     )
     if done.status_code != 302:
         raise BenchError(f"sign-in answered {done.status_code}")
     home = session.get(url + "/", timeout=10)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', home.text) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', home.text
-    )
+    token = csrf_token_in(home.text)
     if not token:
         raise BenchError("no CSRF token on the home page")
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-    return cookie, token[1]
+    return cookie, token
 
 
 # ---------------------------------------------------------------- scenarios
@@ -454,18 +461,19 @@ def signed_in_client(app: Any, password: str) -> tuple[Any, str]:
     client = app.test_client()
     environ = {"HTTP_USER_AGENT": USER_AGENT}
     page = client.get("/auth/login", environ_base=environ)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    token = csrf_token_in(page.text)
     if not token:
         raise BenchError("no CSRF token on the sign-in page (in process)")
     client.post(
         "/auth/login",
-        data={"email": "owner@demo.example", "password": password, "csrf_token": token[1]},
+        data={"email": "owner@demo.example", "password": password, "csrf_token": token},
         environ_base=environ,
     )
-    # A successful sign-in may give the session a new token: read it from a form again.
-    page = client.get("/", environ_base=environ)
-    again = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    return client, again[1] if again else token[1]
+    # Signing in starts a new session with a new token: read it from the home page.
+    again = csrf_token_in(client.get("/", environ_base=environ).text)
+    if not again:
+        raise BenchError("no CSRF token on the home page (in process)")
+    return client, again
 
 
 def cpu_per_request(
@@ -474,12 +482,15 @@ def cpu_per_request(
     """Per scenario: (app, hello) CPU milliseconds of one request, in this process through
     the Flask test client. The database's own CPU is not in it; other people's load
     hardly changes it, so it explains the wrk figures on a busy machine."""
-    os.environ.update(env)
+    os.environ.update({**env, "PUBLIC_URL": "http://localhost"})  # the test client's host
     sys.path.insert(0, str(BENCH))
     from hello import app as hello_app
 
+    from app import config as app_config
     from app import create_app
 
+    # Seeding imported the settings before this environment was set; read it again.
+    importlib.reload(app_config)
     app = create_app()
     client, token = signed_in_client(app, seeded["password"])
     environ = {"HTTP_USER_AGENT": USER_AGENT}
