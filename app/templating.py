@@ -24,6 +24,8 @@ from app.catalog import Attribute, current_catalog
 from app.extensions import db
 from app.htmx import render
 from app.i18n import current_timezone, in_sentence
+from app.models import ConsentStep
+from app.onboarding.steps import untried_correction
 
 STATUS_LABELS = {
     "Draft": _l("Not sent yet"),
@@ -175,6 +177,11 @@ def _version_static_urls(app: Flask) -> None:
     app.get_send_file_max_age = max_age  # type: ignore[method-assign]
 
 
+def untried_device(step: ConsentStep) -> str | None:
+    """The identifier corrected since the step failed for another one, not tried yet."""
+    return untried_correction(step, current_catalog())
+
+
 def init_app(app: Flask) -> None:
     _version_static_urls(app)
     filters: dict[str, Callable[..., Any]] = {
@@ -187,6 +194,7 @@ def init_app(app: Flask) -> None:
         "date": format_date,
         "slug": slug,
         "choice_label": choice_label,
+        "untried_device": untried_device,
     }
     for name, function in filters.items():
         app.add_template_filter(function, name)

@@ -42,7 +42,7 @@ from app.onboarding.access import Action
 from app.onboarding.errors import OnboardingError
 from app.onboarding.expiry import expire_on_open
 from app.onboarding.states import FailureReason, Status, StepStatus
-from app.onboarding.steps import current_step
+from app.onboarding.steps import current_step, untried_correction
 from app.security import current_principal
 from app.templating import PAIRING_CODE_MISMATCH, reason_label
 
@@ -109,6 +109,9 @@ NEXT_MOVES = {
     ),
 }
 ANY_NEXT_MOVE = _l("The owner can try again from the same link; send it again if they closed it.")
+FIXED_NEXT_MOVE = _l(
+    "The identifier is fixed: the owner can try the step again from the same link."
+)
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,17 @@ def trouble(onboarding: OnboardingRequest) -> Trouble | None:
         return None
     from app.consent.steps import step_label
 
-    manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
+    catalog = current_catalog()
+    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
     code = step.failure_reason or ""
+    fixed = untried_correction(step, catalog) is not None
     return Trouble(
         step=step_label(step.kind, manufacturer),
         reason=reason_label(code) if code else gettext("it did not work"),
-        next_move=str(NEXT_MOVES.get(code, ANY_NEXT_MOVE)),
-        fix_identifier=code == FailureReason.DEVICE_NOT_FOUND and can_fix_identifier(onboarding),
+        next_move=str(FIXED_NEXT_MOVE if fixed else NEXT_MOVES.get(code, ANY_NEXT_MOVE)),
+        fix_identifier=not fixed
+        and code == FailureReason.DEVICE_NOT_FOUND
+        and can_fix_identifier(onboarding),
     )
 
 

@@ -127,6 +127,18 @@ def fail_step_attempt(
         set_status(request, Status.PENDING, actor)
 
 
+def untried_correction(step: ConsentStep, catalog: Catalog) -> str | None:
+    """The device identifier corrected since `step` failed for another one, which nobody
+    has tried yet; None when the step did not fail that way or nothing changed since."""
+    tried = (step.evidence or {}).get("tried")
+    if step.status != StepStatus.FAILED or not tried:
+        return None
+    request = step.request
+    manufacturer = catalog.manufacturer(request.type, request.manufacturer)
+    current = manufacturer.device_id(request.information) if manufacturer else None
+    return current if current and current != tried else None
+
+
 # The steps that concern one device: done for the old identifier, they say nothing about
 # the new one. Agreeing to our terms does not depend on the device.
 DEVICE_STEP_KINDS = frozenset({StepKind.REDIRECT, StepKind.APP_CONSENT, StepKind.PAIRING_CODE})

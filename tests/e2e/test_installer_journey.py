@@ -256,6 +256,8 @@ def test_a_device_not_on_the_account_shows_at_home_and_the_installer_fixes_it(
     handover.press("Save the correction")
     handover.expect_heading(CUSTOMER)
     expect(page.get_by_text(re.compile("^Saved"))).to_be_visible()
+    expect(trouble).to_contain_text("The identifier is fixed")
+    expect(page.locator(".task-list")).to_contain_text("WAUZZZ8V0KA000001 since")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])

@@ -399,7 +399,7 @@ def fail_second_step(app: Flask, request_id: uuid.UUID, reason: str) -> None:
         request = session.get(OnboardingRequest, request_id)
         step = current_step(request)
         assert step is not None and step.position == 2
-        fail_step_attempt(request, step, Actor.provider("sandbox"), reason)
+        fail_step_attempt(request, step, Actor.provider("sandbox"), reason, AUDI_VIN)
         session.commit()
 
 
@@ -529,7 +529,14 @@ def test_the_installer_fixes_the_identifier(
     assert request.information == {"vin": new_vin}
     [corrected] = events_of(app, request_id, "information_corrected")
     assert corrected == {"before": {"vin": AUDI_VIN}, "after": {"vin": new_vin}}
-    assert "Saved." in text(ian.get(f"/installer/{request_id}"))
+    fixed = ian.get(f"/installer/{request_id}")
+    page = text(fixed)
+    assert "Saved." in page
+    assert f"changed to {new_vin} since; that one has not been tried yet." in page
+    # The step's notice no longer asks for the fix just made.
+    assert "The identifier is fixed: the owner can try the step again from the same link." in page
+    assert "Check the identifier with the owner" not in page
+    assert 'class="button" href="/installer/' not in fixed.text
 
 
 def test_a_finished_request_offers_no_fix(app: Flask, ian: FlaskClient) -> None:

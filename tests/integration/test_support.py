@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import ConsentLink, Event, OnboardingRequest, Role, Tenant, User, utcnow
 from app.onboarding.audit import OWNER_LINK
 from app.onboarding.states import Status, StepStatus
-from app.onboarding.steps import complete_step, start_step
+from app.onboarding.steps import complete_step, fail_step_attempt, start_step
 from tests.integration.helpers import (
     AUDI_VIN,
     DONGLE_CODE,
@@ -388,6 +388,25 @@ def test_fixing_the_vin_keeps_a_wrong_try_and_resets_the_device_steps(
         f"Your device's details were corrected to {OTHER_VIN}. Take these steps again for it: "
         "Allow access in the Kia app" in owner
     )
+
+
+def test_after_a_fix_the_failed_step_says_the_new_vin_was_not_tried(
+    app: Flask, support: FlaskClient
+) -> None:
+    request_id = pending_request(app, "acme", "EV", "Audi", vin=AUDI_VIN)
+    _done_for_owner(app, request_id, [1])
+    with in_db(app) as session:
+        request = session.get(OnboardingRequest, request_id)
+        fail_step_attempt(request, request.steps[1], OWNER_LINK, "device_not_found", AUDI_VIN)
+        session.commit()
+    untried = f"The identifier was changed to {OTHER_VIN} since; that one has not been tried yet."
+    assert untried not in text_of(support.get(f"/support/requests/{request_id}"))
+
+    support.post(f"/support/requests/{request_id}/identifier", data={"vin": OTHER_VIN})
+
+    page = text_of(support.get(f"/support/requests/{request_id}"))
+    assert "the device is not on the account" in page
+    assert untried in page
 
 
 def test_a_correction_that_keeps_the_device_resets_nothing(app: Flask, world: World) -> None:
