@@ -19,8 +19,9 @@ from app.identifiers import IdentifierError
 from app.text import UNUSABLE_CHARACTER, has_unusable
 
 if TYPE_CHECKING:
-    from app.models import ConsentStep, OnboardingRequest
+    from app.models import ConsentStep, Entity, OnboardingRequest
     from app.onboarding.audit import Actor
+    from app.onboarding.devices import DeviceTaken
 
 ErrorList = list[tuple[str, str]]
 # Marks a field whose value is printed on the device or its papers as a barcode or QR code:
@@ -154,3 +155,32 @@ def mobile_number() -> ContactRule:
 def _default_region() -> str | None:
     region: str | None = current_app.config.get("PHONE_DEFAULT_REGION")
     return region
+
+
+def _short_identifier(value: str) -> str:
+    """ "WAUZZZ…598": enough of a long identifier to recognise it, short enough to read."""
+    return f"{value[:6]}…{value[-3:]}" if len(value) > 12 else value
+
+
+def device_notice(
+    taken: DeviceTaken,
+    device_id: str,
+    request_url: Callable[[OnboardingRequest], str],
+    entity_url: Callable[[Entity], str] | None = None,
+) -> dict[str, Any]:
+    """What an identifier form tells about a device the tenant already has: connected
+    since when, or in another request under way; a link to either for whoever may see it."""
+    from app.onboarding import access
+    from app.onboarding.access import Action
+    from app.security import current_principal
+
+    principal = current_principal()
+    notice: dict[str, Any] = {"identifier": _short_identifier(device_id), "link": None}
+    if taken.entity is not None:
+        notice["since"] = taken.entity.created_at
+        notice["connected"] = True
+        if entity_url is not None and access.sees_entity(principal, taken.entity):
+            notice["link"] = entity_url(taken.entity)
+    elif taken.request is not None and access.can(principal, Action.VIEW, taken.request):
+        notice["link"] = request_url(taken.request)
+    return notice

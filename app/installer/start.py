@@ -16,7 +16,7 @@ from app.consent.messages import (
     new_submission_key,
 )
 from app.extensions import db
-from app.forms import ActionForm, form_errors
+from app.forms import ActionForm, device_notice, form_errors
 from app.htmx import render
 from app.i18n import in_sentence, translate
 from app.installer import bp
@@ -29,7 +29,7 @@ from app.installer.forms import (
 )
 from app.installer.routes import install, installer_only, next_url
 from app.models import OnboardingRequest
-from app.onboarding import access, drafts, installs
+from app.onboarding import access, devices, drafts, installs
 from app.onboarding.access import Action
 from app.onboarding.errors import InvalidAnswers
 from app.onboarding.states import Status
@@ -158,6 +158,7 @@ def details(request_id: uuid.UUID) -> Response:
     if drafts.QUESTION_COLLECTIVE in onboarding.answered:
         data["collective"] = str(onboarding.collective_id or NO_COLLECTIVE)
     form = install_details_form(manufacturer, groups, data=data)
+    notice: dict[str, Any] | None = None
     rendered_for = str(form.rendered_for.data or "") if form.is_submitted() else ""
     # Rendered for another device (changed in another tab since): save nothing, ask again
     # for the device it is now, keeping what was typed.
@@ -191,10 +192,22 @@ def details(request_id: uuid.UUID) -> Response:
                 if hasattr(form, name):
                     getattr(form, name).errors = [translate(error)]
         else:
-            if not form.errors:
+            taken = None if form.errors else devices.device_taken(onboarding)
+            # A connected device may be installed again on purpose: that renews its consent.
+            if taken is not None and not (
+                taken.entity is not None and request.form.get("renew") == "1"
+            ):
+                notice = device_notice(
+                    taken,
+                    manufacturer.device_id(onboarding.information) or "",
+                    request_url=lambda other: url_for(
+                        "installer.request_page", request_id=other.id
+                    ),
+                )
+            elif not form.errors:
                 db.session.commit()
                 return redirect(url_for("installer.check", request_id=onboarding.id))
-            db.session.rollback()
+            db.session.rollback()  # nothing kept; the form still holds what was typed
     errors = [
         (form[name].id, form[name].errors[0])
         for name in fields_in_order(form, manufacturer)
@@ -208,6 +221,7 @@ def details(request_id: uuid.UUID) -> Response:
         groups=groups,
         errors=errors,
         stale=stale,
+        notice=notice,
         typed_elsewhere=_typed_elsewhere(rendered_for, onboarding) if stale else [],
         step_number=2,
         step_count=3,

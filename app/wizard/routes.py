@@ -19,7 +19,7 @@ from app.consent import service as consent_service
 from app.consent.steps.terms import TermsForm, agree, shown_terms, terms_changed
 from app.consent.urls import resume_url
 from app.extensions import db
-from app.forms import ActionForm, ErrorList, details_form, form_errors
+from app.forms import ActionForm, ErrorList, details_form, device_notice, form_errors
 from app.htmx import is_htmx, render
 from app.i18n import in_sentence, translate
 from app.models import OnboardingRequest, Tenant
@@ -246,23 +246,14 @@ def details(request_id: uuid.UUID) -> Response:
     )
 
 
-def _short_identifier(value: str) -> str:
-    """ "WAUZZZ…598": enough of a long identifier to recognise it, short enough to read."""
-    return f"{value[:6]}…{value[-3:]}" if len(value) > 12 else value
-
-
 def _device_notice(taken: devices.DeviceTaken, device_id: str) -> dict[str, Any]:
     """What the identifier step tells the owner about a device the tenant already has."""
-    principal = current_principal()
-    notice: dict[str, Any] = {"identifier": _short_identifier(device_id), "link": None}
-    if taken.entity is not None:
-        notice["since"] = taken.entity.created_at
-        notice["connected"] = True
-        if access.sees_entity(principal, taken.entity):
-            notice["link"] = url_for("main.home", _anchor=f"device-{taken.entity.id}")
-    elif taken.request is not None and access.can(principal, Action.VIEW, taken.request):
-        notice["link"] = resume_url(taken.request)
-    return notice
+    return device_notice(
+        taken,
+        device_id,
+        request_url=resume_url,
+        entity_url=lambda entity: url_for("main.home", _anchor=f"device-{entity.id}"),
+    )
 
 
 COLLECTIVE_KINDS = {"Household": _l("Household"), "Community": _l("Community")}

@@ -221,20 +221,60 @@ def test_a_second_api_request_for_a_connected_device_renews_its_entity(
         assert "consent_renewed" in kinds
 
 
-def test_an_installers_second_request_renews_the_same_entity(app: Flask, world) -> None:
-    from tests.integration.test_installer import INSTALLER, install
+@pytest.fixture
+def ian(app: Flask, world) -> FlaskClient:
+    """An installer of acme, signed in."""
+    from tests.integration.test_installer import INSTALLER
 
     with in_db(app) as session:
         add_user(session, session.get(Tenant, world.acme_id), INSTALLER, role=Role.INSTALLER)
         session.commit()
-    ian = signed_in_client(app, INSTALLER)
+    return signed_in_client(app, INSTALLER)
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_an_installers_second_request_renews_the_same_entity(
+    app: Flask, world, ian: FlaskClient, headers
+) -> None:
+    from tests.integration.test_installer import CUSTOMER, install, send
+    from tests.integration.test_installer import start as start_install
+
     first = install(ian, key="key-1")
     take_every_step(app, first)
-    second = install(ian, key="key-2")
+    second = start_install(ian, key="key-2")
+    details = f"/installer/{second}/details"
+    typed = {**CUSTOMER, "collective": "none", "vin": AUDI_VIN}
+
+    # The installer is told the car is connected, and what installing it again does.
+    page = ian.post(details, data=typed, headers=headers)
+    assert page.status_code == 200
+    assert "This Audi (WAUZZZ…000) is connected since" in page.text
+    assert f'value="{AUDI_VIN}"' in page.text and 'name="renew"' in page.text
+    with in_db(app) as session:
+        assert session.get(OnboardingRequest, second).information == {}  # nothing kept
+    assert path_of(ian.post(details, data={**typed, "renew": "1"})) == f"/installer/{second}/check"
+    send(ian, second)
     take_every_step(app, second)
 
     [entity] = live_entities(app, world.acme_id)
     assert entity.request_id == second
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_an_installer_is_pointed_to_the_installation_under_way(ian: FlaskClient, headers) -> None:
+    from tests.integration.test_installer import CUSTOMER, install
+    from tests.integration.test_installer import start as start_install
+
+    under_way = install(ian, key="key-1")
+    again = start_install(ian, key="key-2")
+    typed = {**CUSTOMER, "collective": "none", "vin": AUDI_VIN}
+
+    for data in (typed, {**typed, "renew": "1"}):  # no way to start a second one
+        page = ian.post(f"/installer/{again}/details", data=data, headers=headers)
+        assert page.status_code == 200
+        assert "This Audi (WAUZZZ…000) is already in a request that is under way" in page.text
+        assert f'href="/installer/{under_way}"' in page.text
+        assert 'name="renew"' not in page.text
 
 
 def test_fifty_completions_at_once_leave_one_entity(app: Flask, world) -> None:
