@@ -341,3 +341,68 @@ def test_db_upgrade_creates_the_schema_of_the_models(empty_database, keep_loggin
         with fresh.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_db_migrations_key_a_manufacturers_own_number_with_its_name(empty_database, keep_logging):
+    """Rows from before device keys named their manufacturer are keyed again on upgrade
+    (and back on downgrade): a plant ID with its manufacturer, a VIN alone."""
+    from app.catalog import current_catalog
+    from app.models import Entity, OnboardingRequest
+    from app.onboarding import steps
+    from app.onboarding.audit import SYSTEM
+    from app.onboarding.intake import create_request
+
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
+    cli = fresh.test_cli_runner()
+
+    def keys() -> dict[str, tuple[str | None, str | None]]:
+        with fresh.app_context():
+            found = {
+                r.manufacturer: (r.device_id, r.entity.device_id if r.entity else None)
+                for r in db.session.scalars(select(OnboardingRequest))
+            }
+            db.session.remove()
+            return found
+
+    try:
+        assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+        with fresh.app_context(), fresh.test_request_context():
+            tenant = Tenant(slug="acme", name="Acme")
+            db.session.add(tenant)
+            answers = {
+                "SMA": ("PV", {"plantId": "1234567"}),
+                "Audi": ("EV", {"vin": "WAUZZZ8V0KA000000"}),
+            }
+            for name, (type_id, information) in answers.items():
+                request = create_request(
+                    tenant,
+                    type_id,
+                    name,
+                    information,
+                    current_catalog(),
+                    SYSTEM,
+                    email="jo@example.com",
+                )
+                db.session.flush()
+                for step in list(request.steps):
+                    steps.complete_step(request, step, SYSTEM, {"kept": "yes"})
+            db.session.commit()
+            assert db.session.scalar(select(func.count()).select_from(Entity)) == 2
+            db.session.remove()
+        now = {
+            "SMA": ("SMA:1234567", "SMA:1234567"),
+            "Audi": ("WAUZZZ8V0KA000000", "WAUZZZ8V0KA000000"),
+        }
+        assert keys() == now
+
+        result = cli.invoke(args=["db", "downgrade", "9e4b2c7d1f30"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert keys() == {"SMA": ("1234567", "1234567"), "Audi": now["Audi"]}
+
+        result = cli.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert keys() == now
+    finally:
+        with fresh.app_context():
+            db.session.remove()
+            db.engine.dispose()
