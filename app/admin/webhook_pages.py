@@ -18,7 +18,7 @@ from app import webhooks
 from app.admin import bp
 from app.admin.forms import WebhookForm
 from app.admin.guard import admin_required, form_errors
-from app.api.schemas import WEBHOOK_URL_PATTERN
+from app.api.webhook_schemas import WEBHOOK_URL_PATTERN
 from app.extensions import db
 from app.forms import ActionForm
 from app.htmx import render

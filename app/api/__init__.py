@@ -62,7 +62,7 @@ def _set_up(state: BlueprintSetupState) -> None:
 
 bp.record_once(_set_up)
 
-from app.api import docs, problems, routes, webhooks  # noqa: E402,F401
+from app.api import collectives, docs, problems, routes, webhooks  # noqa: E402,F401
 from app.api.limits import api_limit, limiter  # noqa: E402
 
 problems.register(bp)

@@ -14,10 +14,6 @@ from app.api.pagination import page
 from app.api.problems import ApiProblem, answer_errors, invalid, not_found
 from app.api.schemas import (
     CancelIn,
-    CollectiveIn,
-    CollectiveListQuery,
-    CollectiveOut,
-    CollectivePage,
     EntityListQuery,
     EntityOut,
     EntityPage,
@@ -33,7 +29,6 @@ from app.api.serializers import (
     REQUEST_OUT_LIST,
     REQUEST_OUT_ONE,
     catalog_out,
-    collective_out,
     entity_out,
     request_out,
     tenant_id,
@@ -42,10 +37,10 @@ from app.api.serializers import (
 from app.api.spec import WRITE_ERRORS, responses, spec
 from app.api.static_answers import static_json
 from app.catalog import current_catalog
+from app.consent import grants as consent_grants
 from app.consent import links
-from app.consent import service as consent_service
 from app.extensions import db
-from app.models import Collective, CollectiveKind, Entity, EntityStatus, Event, OnboardingRequest
+from app.models import Entity, EntityStatus, Event, OnboardingRequest
 from app.onboarding import access, devices
 from app.onboarding.access import Principal
 from app.onboarding.errors import InvalidAnswers, OnboardingError
@@ -56,7 +51,6 @@ from app.onboarding.states import Door, Status
 
 ONBOARDING = "Onboarding"
 ENTITIES = "Entities"
-COLLECTIVES = "Collectives"
 
 # re.alto's request fields that mean nothing here: accepted, and ignored. Any other extra
 # top-level field may be an identifying attribute of the catalog (plantId, siteId, ...).
@@ -344,7 +338,7 @@ def offboard_entity(json: OffboardingIn) -> Any:
 
     def act() -> tuple[dict[str, Any], int]:
         entity = _entity(principal, json.entityId, field="entityId")
-        if consent_service.offboard(entity, json.reason or "", principal.actor):
+        if consent_grants.offboard(entity, json.reason or "", principal.actor):
             db.session.flush()
             return _offboarding_out(entity, json.reason), 201
         return _offboarding_out(entity, _offboarding_reason(entity)), 200
@@ -377,46 +371,3 @@ def _offboarding_reason(entity: Entity) -> str | None:
         .limit(1)
     )
     return (data or {}).get("reason") or None
-
-
-# ---------------------------------------------------------------- collectives
-
-
-@bp.post("/collectives")
-@spec.validate(
-    resp=responses(WRITE_ERRORS, HTTP_201=CollectiveOut),
-    tags=[COLLECTIVES],
-    operation_id="createCollective",
-)
-def create_collective(json: CollectiveIn) -> Any:
-    """Create a Collective
-
-    A Household or Community that entities can be onboarded into (`collectiveId`).
-    """
-    principal = require_principal()
-    if not access.manages_collectives(principal):
-        raise ApiProblem(403, "Only the tenant's staff can create collectives.")
-
-    def act() -> tuple[dict[str, Any], int]:
-        tenant = resolve_tenant(principal, json.tenantId)
-        collective = Collective(
-            tenant_id=tenant.id, name=json.name.strip() or json.name, kind=CollectiveKind(json.type)
-        )
-        db.session.add(collective)
-        db.session.flush()
-        return collective_out(collective), 201
-
-    return run_once(principal, act)
-
-
-@bp.get("/collectives")
-@spec.validate(
-    resp=responses(HTTP_200=CollectivePage), tags=[COLLECTIVES], operation_id="listCollectives"
-)
-def list_collectives(query: CollectiveListQuery) -> Any:
-    """List Collectives"""
-    principal = require_principal()
-    tenant = resolve_tenant(principal, query.tenantId)
-    stmt = select(Collective).where(access.collective_filter(principal, tenant.id))
-    rows, next_cursor = page(stmt, Collective, query.limit, query.cursor)
-    return {"data": [collective_out(c) for c in rows], "next": next_cursor}

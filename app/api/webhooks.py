@@ -14,7 +14,9 @@ from app.api import bp
 from app.api.auth import require_principal, resolve_tenant
 from app.api.pagination import page
 from app.api.problems import ApiProblem, not_found
-from app.api.schemas import (
+from app.api.serializers import tenant_id, timestamp
+from app.api.spec import WRITE_ERRORS, responses, spec
+from app.api.webhook_schemas import (
     WebhookCreated,
     WebhookDeliveryList,
     WebhookDeliveryOut,
@@ -24,8 +26,6 @@ from app.api.schemas import (
     WebhookPage,
     WebhookPatch,
 )
-from app.api.serializers import tenant_id, timestamp
-from app.api.spec import WRITE_ERRORS, responses, spec
 from app.extensions import db
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.onboarding import access

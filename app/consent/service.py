@@ -1,5 +1,6 @@
 """Consent with manufacturers: start a redirect or an app approval, settle what comes back,
-connect (verify the device on the account), and revoke on offboarding.
+and connect (verify the device on the account). Grants kept alive and ended:
+app/consent/grants.py.
 
 Nothing here commits: the view (or job) that called owns the transaction; a rejected
 callback's event is kept by the caller committing before it answers. Nothing here trusts
@@ -21,19 +22,19 @@ from sqlalchemy import select
 
 from app.catalog import Manufacturer, current_catalog
 from app.consent import crypto
+from app.consent.grants import destroy_grant
 from app.consent.providers import Provider, ProviderError, callback_payload, get_provider
 from app.extensions import db
 from app.identifiers import N_, IdentifierError
 from app.models import (
     ConsentAttempt,
     ConsentStep,
-    Entity,
     OnboardingRequest,
     ProviderGrant,
     utcnow,
 )
 from app.onboarding.audit import CALLBACK, Actor, record_event
-from app.onboarding.lifecycle import begin_connecting, disconnect_entity, mark_needs_reconnect
+from app.onboarding.lifecycle import begin_connecting
 from app.onboarding.states import FailureReason, StepKind, StepStatus
 from app.onboarding.steps import complete_step, fail_step_attempt, start_step, step_available
 
@@ -188,11 +189,11 @@ def _connect(
     try:
         found = provider.device_on_account(token["access_token"], identifier)
     except (ProviderError, KeyError, ValueError):
-        _destroy(grant, provider, notify=False)
+        destroy_grant(grant, provider, notify=False)
         fail_step_attempt(onboarding, step, actor, FailureReason.PROVIDER_ERROR)
         return
     if not found:
-        _destroy(grant, provider, notify=True)
+        destroy_grant(grant, provider, notify=True)
         fail_step_attempt(onboarding, step, actor, FailureReason.DEVICE_NOT_FOUND, tried=identifier)
         return
     complete_step(
@@ -206,25 +207,6 @@ def _connect(
             "scope": token.get("scope") or provider.scope,
         },
     )
-
-
-def _destroy(grant: ProviderGrant, provider: Provider, notify: bool) -> None:
-    """Destroy a grant's tokens here, and ask the provider to end it when `notify`.
-
-    The provider is asked once this transaction commits (a job, given the token still
-    encrypted): a rollback asks nothing, and the call holds no lock of ours meanwhile.
-    """
-    if grant.revoked_at is not None:
-        return
-    sealed = grant.refresh_token or grant.access_token
-    if notify and sealed and provider.revoke_url:
-        from app.jobs import after_commit
-        from app.jobs.tasks import revoke_at_provider
-
-        after_commit(db.session(), revoke_at_provider, provider.name, sealed)
-    grant.access_token = None
-    grant.refresh_token = None
-    grant.revoked_at = utcnow()
 
 
 # ---------------------------------------------------------------- app_consent
@@ -375,68 +357,3 @@ def pair(
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-
-
-# ---------------------------------------------------------------- keeping a grant alive
-
-
-def live_grants(entity: Entity) -> list[ProviderGrant]:
-    """The grants of the entity's consent in force that still have a token here."""
-    return list(
-        db.session.scalars(
-            select(ProviderGrant)
-            .join(ConsentStep)
-            .where(
-                ConsentStep.request_id == entity.request_id,
-                ProviderGrant.revoked_at.is_(None),
-                ProviderGrant.refresh_token.is_not(None),
-            )
-        ).all()
-    )
-
-
-def check_grants(entity: Entity) -> bool:
-    """Renew the entity's grants at the manufacturer. One the manufacturer refuses
-    (invalid_grant: revoked or expired there) makes the entity NeedsReconnect; any other
-    failure is left for the next check. Whether the entity changed status."""
-    for grant in live_grants(entity):
-        provider = get_provider(grant.provider)
-        try:
-            token = provider.refresh(crypto.decrypt(grant.refresh_token) or "")
-        except ProviderError as failure:
-            if failure.code == "invalid_grant":
-                return grant_refused(entity, grant, str(failure))
-            continue
-        grant.access_token = crypto.encrypt(token.get("access_token"))
-        if token.get("refresh_token"):
-            grant.refresh_token = crypto.encrypt(token["refresh_token"])
-        expires_in = token.get("expires_in")
-        grant.expires_at = utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None
-    return False
-
-
-def grant_refused(entity: Entity, grant: ProviderGrant, detail: str) -> bool:
-    """A provider call for `entity` failed with invalid_grant: its tokens are useless, so
-    they are destroyed here, and the owner is asked to reconnect."""
-    current_app.logger.info("grant of entity %s refused: %s", entity.id, detail)
-    _destroy(grant, get_provider(grant.provider), notify=False)
-    return mark_needs_reconnect(entity, "grant_refused", Actor.provider(grant.provider))
-
-
-# ---------------------------------------------------------------- offboarding
-
-
-def offboard(entity: Entity, reason: str, actor: Actor) -> bool:
-    """Disconnect `entity`: end its grants at the provider, destroy the tokens here, and
-    revoke the consent (kept, with the reason). False, doing nothing, when another call
-    offboarded it first: the entity is claimed before any provider is told."""
-    if not disconnect_entity(entity, reason, actor):
-        return False
-    grants = db.session.scalars(
-        select(ProviderGrant)
-        .join(ConsentStep)
-        .where(ConsentStep.request_id == entity.request_id, ProviderGrant.revoked_at.is_(None))
-    ).all()
-    for grant in grants:
-        _destroy(grant, get_provider(grant.provider), notify=True)
-    return True

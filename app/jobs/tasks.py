@@ -169,7 +169,7 @@ def revoke_at_provider(provider_name: str, sealed_token: bytes) -> None:
 def check_entity_grants() -> int:
     """Renew every Connected entity's grants, each entity in its own transaction; how
     many turned NeedsReconnect (the manufacturer refused: revoked or expired there)."""
-    from app.consent import service
+    from app.consent import grants
     from app.models import Entity
     from app.onboarding.states import EntityStatus
 
@@ -180,7 +180,7 @@ def check_entity_grants() -> int:
         if entity is None or entity.status != EntityStatus.CONNECTED:
             continue
         try:
-            lapsed += service.check_grants(entity)
+            lapsed += grants.check_grants(entity)
             db.session.commit()
         except (IntegrityError, StaleDataError):
             db.session.rollback()  # changed at the same moment (a reconnect): next time
@@ -217,17 +217,17 @@ def dispatch_events() -> None:
 @huey.task()
 def deliver_webhook(delivery_id: str) -> None:
     """One attempt at a delivery; on failure the next is scheduled (exponential backoff)."""
-    from app import webhooks
     from app.models import WebhookDelivery
+    from app.webhooks import delivery as webhook_delivery
 
     with job_context():
-        if not webhooks.claim(delivery_id):
+        if not webhook_delivery.claim(delivery_id):
             db.session.rollback()
             return  # not due, done already, or another worker has it
         db.session.commit()
         delivery = db.session.get(WebhookDelivery, delivery_id)
         assert delivery is not None
-        outcome = webhooks.attempt(delivery)
+        outcome = webhook_delivery.attempt(delivery)
         db.session.commit()
     if outcome.retry_in is not None:
         deliver_webhook.schedule((delivery_id,), delay=outcome.retry_in)

@@ -9,7 +9,7 @@ from wtforms import RadioField, SelectChoice
 from wtforms.validators import Optional
 
 from app.catalog import current_catalog
-from app.consent import service as consent_service
+from app.consent import grants as consent_grants
 from app.consent.urls import resume_url
 from app.extensions import db
 from app.forms import ActionForm, Form
@@ -91,7 +91,7 @@ def disconnect(entity_id: uuid.UUID) -> Response:
         return redirect(url_for("main.home"))
     form = DisconnectForm()
     if form.validate_on_submit():
-        if not consent_service.offboard(entity, form.reason.data or NO_REASON, principal.actor):
+        if not consent_grants.offboard(entity, form.reason.data or NO_REASON, principal.actor):
             # Another tab (or a double click) disconnected it a moment ago.
             db.session.commit()
             flash(gettext("This device is disconnected."), "info")

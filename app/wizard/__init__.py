@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("wizard", __name__, url_prefix="/onboarding")
 
-from app.wizard import makers, routes  # noqa: E402,F401
+from app.wizard import check, makers, routes  # noqa: E402,F401

@@ -23,7 +23,7 @@ from app.onboarding import makers
 from app.onboarding.drafts import QUESTION_DETAILS, QUESTION_MANUFACTURER
 from app.security import current_principal
 from app.wizard import bp
-from app.wizard.routes import _question_or_redirect
+from app.wizard.routes import question_or_redirect
 
 # The two answers to "Continue with Audi or switch?".
 CONTINUE = "continue"
@@ -41,7 +41,7 @@ class BrandForm(Form):
 @login_required
 def vin_maker(request_id: uuid.UUID) -> Response:
     """The VIN's maker is not the chosen manufacturer: continue with it, or switch."""
-    onboarding = _question_or_redirect(request_id, QUESTION_DETAILS)
+    onboarding = question_or_redirect(request_id, QUESTION_DETAILS)
     if isinstance(onboarding, Response):
         return onboarding
     catalog = current_catalog()
@@ -91,7 +91,7 @@ def vin_maker(request_id: uuid.UUID) -> Response:
 @login_required
 def brand_not_listed(request_id: uuid.UUID) -> Response:
     """The owner's brand is not listed: which brand is it, so the wish is counted."""
-    onboarding = _question_or_redirect(request_id, QUESTION_MANUFACTURER)
+    onboarding = question_or_redirect(request_id, QUESTION_MANUFACTURER)
     if isinstance(onboarding, Response):
         return onboarding
     form = BrandForm()
@@ -120,7 +120,7 @@ def brand_not_listed(request_id: uuid.UUID) -> Response:
 @login_required
 def brand_noted(request_id: uuid.UUID) -> Response:
     """What happens next, said honestly, once the brand is noted."""
-    onboarding = _question_or_redirect(request_id, QUESTION_MANUFACTURER)
+    onboarding = question_or_redirect(request_id, QUESTION_MANUFACTURER)
     if isinstance(onboarding, Response):
         return onboarding
     brand = makers.brand_asked_for(onboarding)

@@ -14,14 +14,12 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
-from app.catalog import Manufacturer, current_catalog
-from app.consent import service as consent_service
-from app.consent.steps.terms import TermsForm, agree, shown_terms, terms_changed
+from app.catalog import current_catalog
 from app.consent.urls import resume_url
 from app.extensions import db
-from app.forms import ActionForm, ErrorList, details_form, device_notice, form_errors
+from app.forms import ErrorList, details_form, device_notice, form_errors
 from app.htmx import is_htmx, render
-from app.i18n import in_sentence, translate
+from app.i18n import translate
 from app.models import OnboardingRequest, Tenant
 from app.onboarding import access, devices, drafts, makers
 from app.onboarding.access import Action
@@ -33,15 +31,13 @@ from app.onboarding.drafts import (
 )
 from app.onboarding.errors import InvalidAnswers, OnboardingError
 from app.onboarding.expiry import expire_on_open
-from app.onboarding.navigation import Place, after_declaration, declares_on_check
 from app.onboarding.states import Status
-from app.onboarding.steps import submit_request
-from app.security import current_principal, safe_next
+from app.security import current_principal
 from app.wizard import bp, flow
 from app.wizard.forms import NO_COLLECTIVE, CollectiveForm, ManufacturerForm, TypeForm
 
 
-def _own_request(request_id: uuid.UUID, *options: ORMOption) -> OnboardingRequest:
+def own_request(request_id: uuid.UUID, *options: ORMOption) -> OnboardingRequest:
     """A request whose questions this person answers; 404 for anyone else's."""
     principal = current_principal()
     # Whether the tenant has groups (which questions apply) comes in the same statement.
@@ -65,10 +61,10 @@ def _own_request(request_id: uuid.UUID, *options: ORMOption) -> OnboardingReques
     return onboarding
 
 
-def _question_or_redirect(
+def question_or_redirect(
     request_id: uuid.UUID, name: str, *options: ORMOption
 ) -> OnboardingRequest | Response:
-    onboarding = _own_request(request_id, *options)
+    onboarding = own_request(request_id, *options)
     if onboarding.status != Status.DRAFT:
         # A canceled or failed request's own page says why; "already sent" would not.
         if request.method == "POST" and onboarding.status not in (Status.CANCELED, Status.FAILED):
@@ -86,7 +82,7 @@ def _after_answer(onboarding: OnboardingRequest) -> Response:
     return redirect(where)
 
 
-def _page(
+def question_page(
     template: str,
     onboarding: OnboardingRequest | None,
     name: str,
@@ -123,7 +119,7 @@ def _not_allowed_now(error: OnboardingError) -> Response:
 def _type_page(form: TypeForm, onboarding: OnboardingRequest | None) -> Response:
     catalog = current_catalog()
     options = [(t.id, gettext(t.label), gettext(t.description)) for t in catalog.types.values()]
-    return _page(
+    return question_page(
         "wizard/type.html",
         onboarding,
         QUESTION_TYPE,
@@ -152,13 +148,13 @@ def start() -> Response:
 @bp.get("/<uuid:request_id>")
 @login_required
 def resume(request_id: uuid.UUID) -> Response:
-    return redirect(resume_url(_own_request(request_id)))
+    return redirect(resume_url(own_request(request_id)))
 
 
 @bp.route("/<uuid:request_id>/type", methods=["GET", "POST"])
 @login_required
 def type(request_id: uuid.UUID) -> Response:
-    onboarding = _question_or_redirect(request_id, QUESTION_TYPE)
+    onboarding = question_or_redirect(request_id, QUESTION_TYPE)
     if isinstance(onboarding, Response):
         return onboarding
     form = TypeForm(current_catalog(), data={"type": onboarding.type})
@@ -171,7 +167,7 @@ def type(request_id: uuid.UUID) -> Response:
 @bp.route("/<uuid:request_id>/manufacturer", methods=["GET", "POST"])
 @login_required
 def manufacturer(request_id: uuid.UUID) -> Response:
-    onboarding = _question_or_redirect(request_id, QUESTION_MANUFACTURER)
+    onboarding = question_or_redirect(request_id, QUESTION_MANUFACTURER)
     if isinstance(onboarding, Response):
         return onboarding
     entity_type = current_catalog().entity_type(onboarding.type)
@@ -193,7 +189,7 @@ def manufacturer(request_id: uuid.UUID) -> Response:
     }
     if is_htmx() and request.headers.get("HX-Target") == "manufacturer-options":
         return render("wizard/manufacturer.html", block="options", onboarding=onboarding, **context)
-    return _page(
+    return question_page(
         "wizard/manufacturer.html",
         onboarding,
         QUESTION_MANUFACTURER,
@@ -205,7 +201,7 @@ def manufacturer(request_id: uuid.UUID) -> Response:
 @bp.route("/<uuid:request_id>/details", methods=["GET", "POST"])
 @login_required
 def details(request_id: uuid.UUID) -> Response:
-    onboarding = _question_or_redirect(request_id, QUESTION_DETAILS)
+    onboarding = question_or_redirect(request_id, QUESTION_DETAILS)
     if isinstance(onboarding, Response):
         return onboarding
     manufacturer = current_catalog().manufacturer(onboarding.type, onboarding.manufacturer)
@@ -235,7 +231,7 @@ def details(request_id: uuid.UUID) -> Response:
             else:
                 return _after_answer(onboarding)
     errors = form_errors(form)
-    return _page(
+    return question_page(
         "wizard/details.html",
         onboarding,
         QUESTION_DETAILS,
@@ -263,7 +259,7 @@ COLLECTIVE_KINDS = {"Household": _l("Household"), "Community": _l("Community")}
 @login_required
 def collective(request_id: uuid.UUID) -> Response:
     # The tenant's groups come with the request, in one statement.
-    onboarding = _question_or_redirect(
+    onboarding = question_or_redirect(
         request_id,
         QUESTION_COLLECTIVE,
         joinedload(OnboardingRequest.tenant).joinedload(Tenant.collectives),
@@ -283,153 +279,11 @@ def collective(request_id: uuid.UUID) -> Response:
         return _after_answer(onboarding)
     options = [(str(c.id), c.name, COLLECTIVE_KINDS.get(c.kind, c.kind)) for c in collectives]
     options.append((NO_COLLECTIVE, gettext("No group"), None))
-    return _page(
+    return question_page(
         "wizard/collective.html",
         onboarding,
         QUESTION_COLLECTIVE,
         form_errors(form),
         form=form,
         options=options,
-    )
-
-
-# ---------------------------------------------------------------- check and submit
-
-
-def _answers(onboarding: OnboardingRequest, manufacturer: Manufacturer | None) -> list[dict]:
-    """The check-answers rows: label, value, and the question to change it."""
-    catalog = current_catalog()
-    entity_type = catalog.entity_type(onboarding.type)
-    rows = [
-        {
-            "label": gettext("Device"),
-            "value": gettext(entity_type.label) if entity_type else onboarding.type,
-            "question": "wizard.type",
-            "change": gettext("kind of device"),
-        },
-        {
-            "label": gettext("Manufacturer"),
-            "value": onboarding.manufacturer,
-            "question": "wizard.manufacturer",
-            "change": gettext("manufacturer"),
-        },
-    ]
-    for attribute in manufacturer.attributes if manufacturer else ():
-        value = onboarding.information.get(
-            attribute.name, onboarding.properties.get(attribute.name)
-        )
-        if attribute.choices:
-            value = next((gettext(c.label) for c in attribute.choices if c.value == value), value)
-        rows.append(
-            {
-                "label": gettext(attribute.label),
-                "value": value or gettext("Not given"),
-                "question": "wizard.details",
-                "change": in_sentence(gettext(attribute.label)),
-            }
-        )
-    if entity_type is not None and drafts.only_manufacturer(entity_type.manufacturers):
-        rows[1]["question"] = None  # the type's only manufacturer: nothing to change
-    if drafts.offers_collective(onboarding):
-        rows.append(
-            {
-                "label": gettext("Group"),
-                "value": (
-                    onboarding.collective.name if onboarding.collective else gettext("No group")
-                ),
-                "question": "wizard.collective",
-                "change": gettext("group"),
-            }
-        )
-    return rows
-
-
-@bp.route("/<uuid:request_id>/check", methods=["GET", "POST"])
-@login_required
-def check(request_id: uuid.UUID) -> Response:
-    """Check answers, then the declaration: agreeing to the terms here sends the request,
-    records the terms step's evidence and goes straight on to the manufacturer."""
-    onboarding = _question_or_redirect(request_id, flow.CHECK)
-    if isinstance(onboarding, Response):
-        return onboarding
-    catalog = current_catalog()
-    manufacturer = catalog.manufacturer(onboarding.type, onboarding.manufacturer)
-    entity_type = catalog.entity_type(onboarding.type)
-    assert manufacturer is not None and entity_type is not None
-    declaration = declares_on_check([spec.kind for spec in manufacturer.steps])
-    terms, language = shown_terms(onboarding, entity_type, manufacturer)
-    form = TermsForm(data={"version": terms.version if declaration else ""})
-    if form.validate_on_submit():
-        # The version comes only with the declaration shown; without it the request is
-        # sent and the terms are agreed on their own page.
-        posted = request.form.get("version", "")
-        agreed = declaration and bool(posted)
-        if agreed and posted != terms.version:
-            terms_changed()
-            return redirect(request.path)
-        actor = current_principal().actor
-        try:
-            submit_request(onboarding, catalog, actor)
-        except InvalidAnswers:
-            # An answer no longer passes (the rules changed): ask it again.
-            db.session.rollback()
-            drafts.ask_again(onboarding, QUESTION_DETAILS)
-            db.session.commit()
-            flash(gettext("Please check these details again."), "info")
-            return redirect(resume_url(onboarding))
-        if agreed:
-            agree(onboarding, onboarding.steps[0], terms, language, actor)
-        return _after_check(onboarding, manufacturer)
-    return _page(
-        "wizard/check.html",
-        onboarding,
-        flow.CHECK,
-        [],
-        form=form,
-        rows=_answers(onboarding, manufacturer),
-        manufacturer=manufacturer,
-        terms=terms if declaration else None,
-        next_step=manufacturer.steps[1] if declaration and len(manufacturer.steps) > 1 else None,
-    )
-
-
-def _after_check(onboarding: OnboardingRequest, manufacturer: Manufacturer) -> Response:
-    where = after_declaration(onboarding)
-    if where.place == Place.MANUFACTURER:
-        step = next(s for s in onboarding.steps if s.position == where.position)
-        url = consent_service.start_redirect(
-            onboarding, step, manufacturer, current_principal().actor
-        )
-        db.session.commit()
-        return redirect(url)
-    if where.place == Place.STEP:
-        url = url_for("consent.step", request_id=onboarding.id, position=where.position)
-    else:
-        url = resume_url(onboarding)
-    db.session.commit()
-    return redirect(url)
-
-
-# ---------------------------------------------------------------- discard a draft
-
-
-@bp.route("/<uuid:request_id>/discard", methods=["GET", "POST"])
-@login_required
-def discard(request_id: uuid.UUID) -> Response:
-    """Throw a Draft away, after a confirmation page (a form: it works without JavaScript)."""
-    onboarding = _own_request(request_id)
-    if onboarding.status != Status.DRAFT:
-        return redirect(resume_url(onboarding))
-    form = ActionForm()
-    if form.validate_on_submit():
-        drafts.discard_draft(onboarding, current_principal().actor)
-        db.session.commit()
-        flash(gettext("The draft was discarded."), "info")
-        return redirect(url_for("main.home"))
-    return render(
-        "wizard/discard.html",
-        onboarding=onboarding,
-        form=form,
-        # Keeping it goes back where the owner came from (home or check answers).
-        back_url=safe_next(request.args.get("next")) or url_for("main.home"),
     )

@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.onboarding.audit import SYSTEM
 from app.onboarding.lifecycle import cancel_request
-from app.webhooks import refusal
+from app.webhooks.delivery import refusal
 from tests.conftest import database_uri_for
 from tests.integration.helpers import (
     in_db,
