@@ -70,6 +70,11 @@ class Config:
 
     MAX_CONTENT_LENGTH = 1024 * 1024
 
+    # A worker that has checked an API key trusts it for this many seconds before it reads
+    # the key again, so a key revoked by another worker (or the command line) stops working
+    # within that time; the worker that revokes it stops it at once. 0 reads it every call.
+    API_KEY_RECHECK_SECONDS = float(os.environ.get("API_KEY_RECHECK_SECONDS", "5"))
+
     # Check every API answer against its published schema (always on in tests).
     API_VALIDATE_RESPONSES = os.environ.get("API_VALIDATE_RESPONSES", "") == "1"
 

@@ -102,14 +102,20 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+_ALWAYS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    """Every answer's security headers, unless its view set its own (one pass over them)."""
+    wanted = list(_ALWAYS)
     if max_age := current_app.config["HSTS_SECONDS"]:
         # Production is served over HTTPS only: browsers must never try plain HTTP.
-        response.headers.setdefault(
-            "Strict-Transport-Security", f"max-age={max_age}; includeSubDomains"
-        )
+        wanted.append(("Strict-Transport-Security", f"max-age={max_age}; includeSubDomains"))
+    present = {name.lower() for name, _value in response.headers}
+    response.headers.extend([(n, v) for n, v in wanted if n.lower() not in present])
     return response

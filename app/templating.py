@@ -158,14 +158,27 @@ def _version_static_urls(app: Flask) -> None:
     """Every url_for('static', ...) carries the file's content hash (?v=...), so browsers
     may keep static files for a year and still get a changed file at once."""
     root = Path(app.static_folder or "")
+    # Outside debug mode the files change only with a deploy, which starts new workers:
+    # each file's hash is looked up once (a page links some ten of them).
+    known: dict[str, str | None] | None = None if app.debug else {}
+
+    def version(filename: str) -> str | None:
+        path = root / filename
+        return _fingerprint(str(path), path.stat().st_mtime) if path.is_file() else None
 
     @app.url_defaults
     def add_version(endpoint: str, values: dict[str, Any]) -> None:
         if endpoint != "static" or "v" in values or "filename" not in values:
             return
-        path = root / values["filename"]
-        if path.is_file():
-            values["v"] = _fingerprint(str(path), path.stat().st_mtime)
+        filename = values["filename"]
+        if known is None:
+            found = version(filename)
+        elif filename in known:
+            found = known[filename]
+        else:
+            found = known[filename] = version(filename)
+        if found is not None:
+            values["v"] = found
 
     long_max_age = app.get_send_file_max_age
 

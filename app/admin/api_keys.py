@@ -81,7 +81,10 @@ def revoke_api_key(key_id: int) -> Response:
         revoke_key(key, current_principal().actor)
         db.session.commit()
         flash(
-            gettext("The key %(key)s… is revoked: calls with it now answer 401.", key=key.prefix),
+            gettext(
+                "The key %(key)s… is revoked: calls with it answer 401 within a few seconds.",
+                key=key.prefix,
+            ),
             "success",
         )
         return redirect(url_for("admin.api_keys"))

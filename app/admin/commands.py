@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from app.admin.keys import revoke_key
@@ -54,4 +55,7 @@ def revoke_api_key(prefix: str, slug: str) -> None:
         )
     revoke_key(keys[0], OPERATOR)
     db.session.commit()
-    click.echo(f"Revoked API key {keys[0].prefix}… of {slug}")
+    click.echo(
+        f"Revoked API key {keys[0].prefix}… of {slug}: running web workers refuse it within "
+        f"{current_app.config['API_KEY_RECHECK_SECONDS']:g} s"
+    )

@@ -3,6 +3,7 @@ alike, each logged as a change of the tenant's settings."""
 
 from __future__ import annotations
 
+from app.api.auth import forget_api_key
 from app.extensions import db
 from app.models import ApiKey, Tenant, utcnow
 from app.onboarding.audit import Actor, record_admin_change
@@ -17,8 +18,10 @@ def issue_key(tenant: Tenant, name: str, actor: Actor) -> tuple[ApiKey, str]:
 
 
 def revoke_key(key: ApiKey, actor: Actor) -> None:
-    """Stop the key at once (calls with it answer 401); revoking twice changes nothing."""
+    """Stop the key (calls with it answer 401: at once on this worker, within
+    API_KEY_RECHECK_SECONDS on the others); revoking twice changes nothing."""
     if key.revoked_at is not None:
         return
     key.revoked_at = utcnow()
+    forget_api_key(key.key_hash)
     record_admin_change(key.tenant_id, "api_key_revoked", actor, key=key.prefix)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -23,13 +26,60 @@ def _unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="api"'})
 
 
+class _CheckedKeys:
+    """The API keys this worker found valid lately, by hash: (key id, tenant id, checked at).
+
+    A call with a key checked less than API_KEY_RECHECK_SECONDS ago reads no table, so a
+    read that needs no other row (the types) touches no database at all. Only valid keys
+    are kept (at most `size`, least recently used out first): a wrong key is read every time.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._keys: OrderedDict[str, tuple[int, int, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str, max_age: float) -> tuple[int, int] | None:
+        with self._lock:
+            found = self._keys.get(key_hash)
+            if found is None or clock() - found[2] >= max_age:
+                return None
+            self._keys.move_to_end(key_hash)
+            return found[0], found[1]
+
+    def put(self, key_hash: str, key_id: int, tenant_id: int) -> None:
+        with self._lock:
+            self._keys[key_hash] = (key_id, tenant_id, clock())
+            self._keys.move_to_end(key_hash)
+            while len(self._keys) > self.size:
+                self._keys.popitem(last=False)
+
+    def forget(self, key_hash: str) -> None:
+        with self._lock:
+            self._keys.pop(key_hash, None)
+
+
+clock = time.monotonic  # a test moves it on
+checked_keys = _CheckedKeys()
+
+
+def forget_api_key(key_hash: str) -> None:
+    """This worker stops trusting the key at once (it was revoked here)."""
+    checked_keys.forget(key_hash)
+
+
 def _from_api_key(header: str) -> Principal:
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise _unauthorized("Send your API key as Authorization: Bearer <key>.")
+    key_hash = hash_api_key(secret)
+    max_age = current_app.config["API_KEY_RECHECK_SECONDS"]
+    known = checked_keys.get(key_hash, max_age)
+    if known is not None:
+        return Principal.for_api_key(*known)
     key = db.session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == hash_api_key(secret), ApiKey.revoked_at.is_(None))
+        select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     )
     if key is None:
         raise _unauthorized("This API key is not valid: it is wrong, or it was revoked.")
@@ -37,6 +87,8 @@ def _from_api_key(header: str) -> Principal:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:
         key.last_used_at = now
         db.session.commit()
+    if max_age > 0:
+        checked_keys.put(key_hash, key.id, key.tenant_id)
     return Principal.for_api_key(key.id, key.tenant_id)
 
 

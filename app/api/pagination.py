@@ -42,16 +42,27 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=row_id)
 
 
+def paged(query: Select[Any], model: Any, limit: int, cursor: str | None) -> Select[Any]:
+    """`query` cut to the page after `cursor`: `limit` rows and one more, which says
+    whether there is a next page (`split`)."""
+    if cursor:
+        created_at, row_id = decode_cursor(cursor)
+        query = query.where(tuple_(model.created_at, model.id) > (created_at, row_id))
+    return query.order_by(model.created_at, model.id).limit(limit + 1)
+
+
+def split(rows: Sequence[Row], limit: int) -> tuple[Sequence[Row], str | None]:
+    """A page's rows (ORM objects, or rows with `created_at` and `id`) and the cursor of
+    the next page (None at the end)."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last: Any = rows[-1]
+    return rows, encode_cursor(last.created_at, last.id)
+
+
 def page(
     query: Select[Any], model: Any, limit: int, cursor: str | None
 ) -> tuple[Sequence[Any], str | None]:
     """Up to `limit` rows after `cursor`, and the cursor of the next page (None at the end)."""
-    if cursor:
-        created_at, row_id = decode_cursor(cursor)
-        query = query.where(tuple_(model.created_at, model.id) > (created_at, row_id))
-    rows = db.session.scalars(query.order_by(model.created_at, model.id).limit(limit + 1)).all()
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    last = rows[-1]
-    return rows, encode_cursor(last.created_at, last.id)
+    return split(db.session.scalars(paged(query, model, limit, cursor)).all(), limit)

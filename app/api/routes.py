@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.api import bp
 from app.api.auth import require_principal, resolve_tenant
 from app.api.idempotency import run_once
-from app.api.pagination import page
+from app.api.pagination import page, paged, split
 from app.api.problems import ApiProblem, answer_errors, invalid, not_found
 from app.api.schemas import (
     CancelIn,
@@ -26,11 +26,12 @@ from app.api.schemas import (
     OnboardingRequestPage,
 )
 from app.api.serializers import (
-    REQUEST_OUT_LIST,
     REQUEST_OUT_ONE,
     catalog_out,
     entity_out,
+    request_list_query,
     request_out,
+    requests_out,
     tenant_id,
     timestamp,
 )
@@ -38,7 +39,6 @@ from app.api.spec import WRITE_ERRORS, responses, spec
 from app.api.static_answers import static_json
 from app.catalog import current_catalog
 from app.consent import grants as consent_grants
-from app.consent import links
 from app.extensions import db
 from app.models import Entity, EntityStatus, Event, OnboardingRequest
 from app.onboarding import access, devices
@@ -170,7 +170,7 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
     # Another tenant's id answers 404. Held while the rows are serialised: each row's
     # tenant is this one, so none is loaded again.
     tenant = resolve_tenant(principal, query.tenantId)
-    stmt = select(OnboardingRequest).where(
+    stmt = request_list_query().where(
         access.request_filter(principal, tenant.id), OnboardingRequest.status != Status.DRAFT
     )
     if query.type:
@@ -185,12 +185,14 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
         stmt = stmt.where(OnboardingRequest.created_at >= query.createdAfter)
     if query.createdBefore:
         stmt = stmt.where(OnboardingRequest.created_at < query.createdBefore)
-    rows, next_cursor = page(
-        stmt.options(*REQUEST_OUT_LIST), OnboardingRequest, query.limit, query.cursor
-    )
-    links.preload_newest_links(r for r in rows if r.status == Status.PENDING)
-    body = {"data": [request_out(r) for r in rows], "next": next_cursor}
-    db.session.commit()  # a consent link made for a redirectLink
+    this_page = paged(stmt, OnboardingRequest, query.limit, query.cursor)
+    rows, next_cursor = split(db.session.execute(this_page).all(), query.limit)
+    body = {
+        "data": requests_out(rows, this_page.with_only_columns(OnboardingRequest.id), tenant),
+        "next": next_cursor,
+    }
+    if db.session.new:
+        db.session.commit()  # a consent link made for a redirectLink
     return body
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import g, url_for
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from app.catalog import Catalog
-from app.consent.links import LinkChannel, consent_url
-from app.models import Collective, Entity, OnboardingRequest, Tenant
+from app.consent.links import LinkChannel, consent_url, links_given_out_again, url_of_link
+from app.extensions import db
+from app.models import Collective, ConsentStep, Entity, OnboardingRequest, Tenant
 from app.onboarding.audit import SYSTEM, Actor
 from app.onboarding.states import Status, StepKind, StepStatus
 from app.onboarding.steps import current_step
@@ -54,35 +59,37 @@ def _caller() -> Actor:
     return principal.actor if principal is not None else SYSTEM
 
 
-def action_out(request: OnboardingRequest) -> dict[str, Any]:
-    """Pending: send the owner to the hosted consent pages; otherwise nothing to do."""
+def _action(status: str, open_step: Any | None, redirect_link: Callable[[], str]) -> dict[str, Any]:
+    """Pending: send the owner to the hosted consent pages; otherwise nothing to do.
+    `open_step` is the first step not done (its kind and status)."""
     action: dict[str, Any] = {
         "type": None,
         "redirectLink": None,
         "documentationLink": documentation_link(),
     }
-    if request.status == Status.PENDING:
-        step = current_step(request)
+    if status == Status.PENDING:
         waiting_on_app = (
-            step is not None
-            and step.kind == StepKind.APP_CONSENT
-            and step.status == StepStatus.WAITING
+            open_step is not None
+            and open_step.kind == StepKind.APP_CONSENT
+            and open_step.status == StepStatus.WAITING
         )
         action["type"] = "Consent" if waiting_on_app else "Redirect"
-        # The same link on every read while it has time left (made, if need be, by this
-        # caller: the view commits it).
-        action["redirectLink"] = consent_url(request, _caller(), LinkChannel.API)
+        action["redirectLink"] = redirect_link()
     return action
 
 
-# What request_out reads besides the row itself, loaded with the rows (a list runs the
-# same statements for 1 row or 100). The tenant is the caller's, already in the session.
-REQUEST_OUT_LIST: tuple[LoaderOption, ...] = (
-    selectinload(OnboardingRequest.steps),
-    selectinload(OnboardingRequest.entity),
-    selectinload(OnboardingRequest.collective),
-)
-# The same for one request, in the request's own statement where a join is cheap.
+def action_out(request: OnboardingRequest) -> dict[str, Any]:
+    # The same link on every read while it has time left (made, if need be, by this
+    # caller: the view commits it).
+    return _action(
+        request.status,
+        current_step(request),
+        lambda: consent_url(request, _caller(), LinkChannel.API),
+    )
+
+
+# What request_out reads besides the row itself, in the request's own statement where a
+# join is cheap.
 REQUEST_OUT_ONE: tuple[LoaderOption, ...] = (
     selectinload(OnboardingRequest.steps),
     joinedload(OnboardingRequest.entity),
@@ -91,9 +98,17 @@ REQUEST_OUT_ONE: tuple[LoaderOption, ...] = (
 )
 
 
-def request_out(request: OnboardingRequest) -> dict[str, Any]:
-    # Only a succeeded request has an entity: others need not look (a new one, above all).
-    entity = request.entity if request.status == Status.SUCCEEDED else None
+def _request_body(
+    request: Any,
+    steps: Iterable[Any],
+    entity_id: uuid.UUID | None,
+    collective: dict[str, Any] | None,
+    tenant: Tenant,
+    action: dict[str, Any],
+) -> dict[str, Any]:
+    """One request as JSON, from an OnboardingRequest or a row of its columns (a list)."""
+    # Only a succeeded request shows its entity.
+    shown_entity = entity_id if request.status == Status.SUCCEEDED else None
     return {
         "id": str(request.id),
         "requestType": "Entity",
@@ -103,7 +118,7 @@ def request_out(request: OnboardingRequest) -> dict[str, Any]:
         "updated": timestamp(request.last_activity_at),
         "reference": request.reference,
         "returnUrl": request.return_url,
-        "action": action_out(request),
+        "action": action,
         "steps": [
             {
                 "position": s.position,
@@ -111,11 +126,11 @@ def request_out(request: OnboardingRequest) -> dict[str, Any]:
                 "status": s.status,
                 "completed": timestamp(s.completed_at),
             }
-            for s in request.steps
+            for s in steps
         ],
         "data": {
             "entity": {
-                "id": str(entity.id) if entity else None,
+                "id": str(shown_entity) if shown_entity else None,
                 "type": request.type,
                 "manufacturer": request.manufacturer or "",
                 "information": dict(request.information),
@@ -123,10 +138,108 @@ def request_out(request: OnboardingRequest) -> dict[str, Any]:
                 "tenantId": tenant_id(request.tenant_id),
                 "collectiveId": str(request.collective_id) if request.collective_id else None,
             },
-            "tenant": tenant_out(request.tenant),
-            "collective": collective_out(request.collective) if request.collective else None,
+            "tenant": tenant_out(tenant),
+            "collective": collective,
         },
     }
+
+
+def request_out(request: OnboardingRequest) -> dict[str, Any]:
+    # Only a succeeded request has an entity: others need not load it (a new one above all).
+    entity = request.entity if request.status == Status.SUCCEEDED else None
+    return _request_body(
+        request,
+        request.steps,
+        entity.id if entity else None,
+        collective_out(request.collective) if request.collective else None,
+        request.tenant,
+        action_out(request),
+    )
+
+
+# A list's columns: the request's own, its entity's id and nothing more, so a page of
+# rows is read without building an object per row (the answer is the same as
+# request_out's: one builder, _request_body).
+REQUEST_LIST_COLUMNS = (
+    OnboardingRequest.id,
+    OnboardingRequest.status,
+    OnboardingRequest.failure_reason,
+    OnboardingRequest.created_at,
+    OnboardingRequest.last_activity_at,
+    OnboardingRequest.reference,
+    OnboardingRequest.return_url,
+    OnboardingRequest.type,
+    OnboardingRequest.manufacturer,
+    OnboardingRequest.information,
+    OnboardingRequest.properties,
+    OnboardingRequest.tenant_id,
+    OnboardingRequest.collective_id,
+    Entity.id.label("entity_id"),
+)
+
+
+def request_list_query() -> Select[Any]:
+    """The columns of a list of requests, to filter and page; rows for `requests_out`."""
+    return select(*REQUEST_LIST_COLUMNS).outerjoin(
+        Entity, Entity.request_id == OnboardingRequest.id
+    )
+
+
+def requests_out(
+    rows: Sequence[Any], page_ids: Select[Any], tenant: Tenant
+) -> list[dict[str, Any]]:
+    """A page of `request_list_query` rows as JSON, the tenant's; `page_ids` selects the
+    same page's ids. Steps, collectives and consent links are read once for the page."""
+    steps: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for step in db.session.execute(
+        select(
+            ConsentStep.request_id,
+            ConsentStep.position,
+            ConsentStep.kind,
+            ConsentStep.status,
+            ConsentStep.completed_at,
+        )
+        .where(ConsentStep.request_id.in_(page_ids))
+        .order_by(ConsentStep.request_id, ConsentStep.position)
+    ):
+        steps[step.request_id].append(step)
+    wanted = {row.collective_id for row in rows if row.collective_id is not None}
+    collectives = {
+        c.id: collective_out(c)
+        for c in (
+            db.session.scalars(select(Collective).where(Collective.id.in_(wanted)))
+            if wanted
+            else ()
+        )
+    }
+    pending = any(row.status == Status.PENDING for row in rows)
+    given_out = links_given_out_again(page_ids) if pending else {}
+
+    def redirect_link(request_id: uuid.UUID) -> Callable[[], str]:
+        def link() -> str:
+            if request_id in given_out:
+                return url_of_link(given_out[request_id])
+            # None to give out again: one is made as a single read makes it (rare).
+            request = db.session.get_one(OnboardingRequest, request_id)
+            return consent_url(request, _caller(), LinkChannel.API)
+
+        return link
+
+    return [
+        _request_body(
+            row,
+            steps[row.id],
+            row.entity_id,
+            collectives.get(row.collective_id) if row.collective_id is not None else None,
+            tenant,
+            _action(
+                row.status,
+                next((s for s in steps[row.id] if s.status != StepStatus.DONE), None),
+                redirect_link(row.id),
+            ),
+        )
+        for row in rows
+    ]
 
 
 def entity_out(entity: Entity) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from flask import Request, current_app, make_response
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
+from spectree.plugins.base import Context
 from spectree.plugins.flask_plugin import FlaskPlugin
 
 from app.api.problems import PROBLEM_JSON, field_errors, invalid
@@ -59,6 +60,15 @@ def _reject_wrong_answer(
 
 class _FlaskPlugin(FlaskPlugin):
     """spectree's Flask plugin, checking answers only where the app asks for it."""
+
+    def request_validation(
+        self, request: Request, query: Any, json: Any, form: Any, headers: Any, cookies: Any
+    ) -> None:
+        if all(model is None for model in (query, json, form, headers, cookies)):
+            # A view that declares no input (types, a read by id): nothing to parse or check.
+            request.context = Context(None, None, None, None, None)  # type: ignore[attr-defined]
+            return
+        super().request_validation(request, query, json, form, headers, cookies)
 
     def validate_response(
         self, resp: Any, resp_model: Response | None, skip_validation: bool, *args: Any

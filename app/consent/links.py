@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import uuid
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from app.extensions import db
 from app.models import ConsentLink, OnboardingRequest, utcnow
@@ -102,38 +102,39 @@ def _make(request: OnboardingRequest, actor: Actor, channel: str) -> ConsentLink
     return link
 
 
-_NEWEST_LINKS = "newest_consent_links"  # session.info key: request id -> link or None
-
-
-def preload_newest_links(requests: Iterable[OnboardingRequest]) -> None:
-    """Look up the newest unrevoked link of each of `requests` in one statement, for the
-    `newest_link` calls that follow in this session (a list of requests)."""
-    ids = [r.id for r in requests]
-    if not ids:
-        return
-    found: dict[uuid.UUID, ConsentLink | None] = dict.fromkeys(ids)
-    for link in db.session.scalars(
-        select(ConsentLink)
-        .where(ConsentLink.request_id.in_(ids), ConsentLink.revoked_at.is_(None))
-        .order_by(ConsentLink.created_at)
-    ):
-        found[link.request_id] = link  # the newest comes last
-    db.session.info.setdefault(_NEWEST_LINKS, {}).update(found)
+def _given_out_again(created_at: datetime, now: datetime) -> bool:
+    """Whether a link made at `created_at` still has enough life left to be given out."""
+    return now < created_at + max_age() * _REUSE_WHILE_LEFT
 
 
 def newest_link(request: OnboardingRequest) -> ConsentLink | None:
     """The most recent link of this request that is not revoked (it may have expired)."""
-    preloaded = db.session.info.get(_NEWEST_LINKS, {})
-    if request.id in preloaded:
-        link = preloaded.pop(request.id)  # once: a later call sees links made meanwhile
-        if link is None or link.revoked_at is None:
-            return link
     return db.session.scalar(
         select(ConsentLink)
         .where(ConsentLink.request_id == request.id, ConsentLink.revoked_at.is_(None))
         .order_by(ConsentLink.created_at.desc())
         .limit(1)
     )
+
+
+def links_given_out_again(request_ids: Select[Any]) -> dict[uuid.UUID, uuid.UUID]:
+    """For a list of requests (`request_ids`, a statement selecting their ids), in one
+    statement: the id of the link `current_link` would give out again, for each request
+    that has one (`url_of_link` makes its URL). The others need `current_link` itself,
+    which makes a new link."""
+    now = utcnow()
+    newest: dict[uuid.UUID, tuple[uuid.UUID, datetime]] = {}
+    for request_id, link_id, created_at in db.session.execute(
+        select(ConsentLink.request_id, ConsentLink.id, ConsentLink.created_at)
+        .where(ConsentLink.request_id.in_(request_ids), ConsentLink.revoked_at.is_(None))
+        .order_by(ConsentLink.created_at)
+    ):
+        newest[request_id] = (link_id, created_at)  # the newest comes last
+    return {
+        request_id: link_id
+        for request_id, (link_id, created_at) in newest.items()
+        if _given_out_again(created_at, now)
+    }
 
 
 def current_link(
@@ -146,9 +147,8 @@ def current_link(
     """The link to give out now: the newest unrevoked one while it has at least half its
     life left, else a new one (made by `actor`, for `channel`; older ones stay valid) and
     a `link_created` event unless the caller records its own (`record=False`)."""
-    now = utcnow()
     link = newest_link(request)
-    if link is not None and now < link.created_at + max_age() * _REUSE_WHILE_LEFT:
+    if link is not None and _given_out_again(link.created_at, utcnow()):
         return link
     link = _make(request, actor, channel)
     if record:
@@ -214,13 +214,27 @@ def _signer() -> Signer:
 
 def token_for(link: ConsentLink) -> str:
     """The link's id (22 characters) and its signature (27): short enough for a text message."""
-    raw = base64.urlsafe_b64encode(link.id.bytes).rstrip(b"=")
-    return _signer().sign(raw).decode("ascii")
+    return _token(link.id)
+
+
+def _token(link_id: uuid.UUID) -> str:
+    return _signed(current_app.config["SECRET_KEY"], link_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed(secret_key: str, link_id: uuid.UUID) -> str:
+    # A link's token never changes, and a list of requests signs dozens: signed once each.
+    raw = base64.urlsafe_b64encode(link_id.bytes).rstrip(b"=")
+    return Signer(secret_key, salt=_SALT).sign(raw).decode("ascii")
 
 
 def link_url(link: ConsentLink) -> str:
     """The absolute URL of a link, to send or show."""
-    return url_for("consent.open_link", token=token_for(link), _external=True)
+    return url_of_link(link.id)
+
+
+def url_of_link(link_id: uuid.UUID) -> str:
+    return url_for("consent.open_link", token=_token(link_id), _external=True)
 
 
 def consent_url(

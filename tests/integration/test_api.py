@@ -549,6 +549,48 @@ def test_list_filters(app: Flask, acme: Partner) -> None:
     assert_problem(acme.get("/onboarding/entities?cursor=not-ours"), 400, "cursor")
 
 
+def test_a_listed_request_reads_as_it_does_alone(app: Flask, acme: Partner, world) -> None:
+    """The list reads rows, not objects: each item is still the single read's answer."""
+    household = acme.post("/collectives", {"name": "Flat 3"}).json
+    pending = acme.onboard(collectiveId=household["id"], reference="pending")
+    canceled = acme.onboard(manufacturer="BMW", reference="canceled")
+    acme.post(f"/onboarding/entities/{canceled['id']}/cancel")
+    waiting = acme.onboard(
+        type="PV", manufacturer="SolarEdge", vin=None, siteId="1234567", reference="waiting"
+    )
+    connected = acme.onboard(
+        type="RetrofitMeter", manufacturer="Xenn", vin=None, reference=XENN_REFERENCE
+    )
+    succeed(app, connected["id"])
+    with in_db(app) as session:
+        onboarding = session.get(OnboardingRequest, uuid.UUID(waiting["id"]))
+        first, second = onboarding.steps
+        steps.complete_step(onboarding, first, OWNER_LINK, {})
+        steps.start_step(onboarding, second, OWNER_LINK)  # SolarEdge asks in its app
+        # The pending request's link is past the half of its life when it is given out again.
+        [old] = session.scalars(
+            select(ConsentLink).where(ConsentLink.request_id == uuid.UUID(pending["id"]))
+        ).all()
+        old.created_at -= app.config["CONSENT_LINK_MAX_AGE"] * 0.6
+        session.commit()
+
+    listed = acme.get("/onboarding/entities").json["data"]
+
+    alone = [acme.get(f"/onboarding/entities/{item['id']}").json for item in listed]
+    assert listed == alone
+    by_reference = {item["reference"]: item for item in listed}
+    assert by_reference["pending"]["data"]["collective"]["id"] == household["id"]
+    assert by_reference["pending"]["action"]["redirectLink"] != pending["action"]["redirectLink"]
+    assert by_reference["canceled"]["action"]["type"] is None
+    assert by_reference["waiting"]["action"]["type"] == "Consent"
+    assert by_reference[XENN_REFERENCE]["data"]["entity"]["id"]
+    with in_db(app) as session:
+        made = session.scalars(
+            select(ConsentLink).where(ConsentLink.request_id == uuid.UUID(pending["id"]))
+        ).all()
+        assert len(made) == 2  # one new link, made by the list and kept
+
+
 def test_entity_types_describe_the_catalog(acme: Partner) -> None:
     types = {t["type"]: t for t in acme.get("/onboarding/entities/types").json["data"]}
     assert set(types) == {"EV", "PV", "SmartMeter", "RetrofitMeter"}
@@ -703,14 +745,41 @@ def test_without_or_with_a_bad_key_it_is_401(
     assert count(app, OnboardingRequest) == 0
 
 
-def test_a_revoked_key_is_401_and_last_use_is_recorded(app: Flask, acme: Partner) -> None:
+def test_a_key_revoked_by_another_worker_stops_within_the_recheck_time(
+    app: Flask, acme: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(api_auth, "clock", lambda: now[0])
     assert acme.get("/collectives").status_code == 200
     with in_db(app) as session:
         key = session.get(ApiKey, acme.key_id)
         assert key.last_used_at is not None
-        key.revoked_at = utcnow()
+        key.revoked_at = utcnow()  # as another worker, or the command line, would
+        session.commit()
+    now[0] += app.config["API_KEY_RECHECK_SECONDS"] - 0.5
+    assert acme.get("/collectives").status_code == 200  # trusted a few seconds more
+    now[0] += 0.5
+    assert_problem(acme.get("/collectives"), 401)
+    assert_problem(acme.get("/collectives"), 401)  # a refused key is never trusted
+
+
+def test_a_recheck_time_of_0_reads_the_key_on_every_call(app: Flask, acme: Partner) -> None:
+    app.config["API_KEY_RECHECK_SECONDS"] = 0
+    assert acme.get("/collectives").status_code == 200
+    with in_db(app) as session:
+        session.get(ApiKey, acme.key_id).revoked_at = utcnow()
         session.commit()
     assert_problem(acme.get("/collectives"), 401)
+
+
+def test_the_worker_trusts_a_bounded_number_of_keys() -> None:
+    keys = api_auth._CheckedKeys(size=2)
+    for n in range(3):
+        keys.put(f"hash-{n}", n, 1)
+    assert keys.get("hash-0", 60) is None  # the least recently used went first
+    assert keys.get("hash-2", 60) == (2, 1)
+    keys.forget("hash-2")
+    assert keys.get("hash-2", 60) is None
 
 
 def test_a_signed_in_staff_member_may_use_the_session(app: Flask, world) -> None:

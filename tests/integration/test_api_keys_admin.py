@@ -69,6 +69,7 @@ def test_revoking_a_key_stops_it_at_once(app: Flask, world) -> None:
     secret = secret_on(admin.post(PAGE, data={"name": "Old app"}).text)
     with in_db(app) as session:
         key_id = session.scalar(select(ApiKey.id))
+    assert call_api(app, secret).status_code == 200  # this worker now trusts the key
 
     confirm = admin.get(f"{PAGE}/{key_id}/revoke")
     assert confirm.status_code == 200 and "Yes, revoke the key" in confirm.text

@@ -19,7 +19,8 @@ def test_pages_link_static_files_by_content_hash(client):
             assert "max-age=31536000" in answer.headers["Cache-Control"]
 
 
-def test_a_changed_file_gets_a_new_url(app, tmp_path):
+def _edited_css_urls(app, tmp_path) -> tuple[str, str]:
+    """The URL of a stylesheet, before and after the file changed."""
     static = tmp_path / "static"
     static.mkdir()
     (static / "a.css").write_text("a { color: red }")
@@ -29,7 +30,20 @@ def test_a_changed_file_gets_a_new_url(app, tmp_path):
         first = url_for("static", filename="a.css")
         (static / "a.css").write_text("a { color: blue }")
         os.utime(static / "a.css", (1, 1))
-        assert url_for("static", filename="a.css") != first
+        return first, url_for("static", filename="a.css")
+
+
+def test_in_development_a_changed_file_gets_a_new_url_at_once(app, tmp_path):
+    app.debug = True
+    first, then = _edited_css_urls(app, tmp_path)
+    assert then != first
+
+
+def test_otherwise_a_files_hash_is_read_once_per_process(app, tmp_path):
+    # Files change with a deploy, which starts new workers: a page does not stat them.
+    assert not app.debug
+    first, then = _edited_css_urls(app, tmp_path)
+    assert then == first and "?v=" in first
 
 
 def test_favicon_ico_leads_to_the_icon(client):

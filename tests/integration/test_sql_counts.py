@@ -146,9 +146,13 @@ def test_creating_a_request(partner, sql) -> None:
     assert log.count <= 10, log
 
 
-def test_the_types_answer_reads_only_the_key(partner, sql) -> None:
+def test_the_types_answer_reads_only_the_key_and_then_nothing(app, partner, sql) -> None:
+    app.config["API_KEY_RECHECK_SECONDS"] = 0  # the key is read on every call
     log = sql.of(lambda: partner.get(f"{API}/onboarding/entities/types"))
     assert log.count == 1, log
+    app.config["API_KEY_RECHECK_SECONDS"] = 5  # trusted for a while once checked
+    trusted = sql.of(lambda: partner.get(f"{API}/onboarding/entities/types"))
+    assert trusted.count == 0, trusted
     again = sql.of(
         lambda: partner.get(
             f"{API}/onboarding/entities/types",
@@ -156,7 +160,7 @@ def test_the_types_answer_reads_only_the_key(partner, sql) -> None:
         )
     )
     assert again.response.status_code == 304
-    assert again.count == 1, again
+    assert again.count == 0, again
 
 
 # ---------------------------------------------------------------- the wizard
