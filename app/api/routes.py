@@ -191,8 +191,7 @@ def list_onboarding_requests(query: OnboardingListQuery) -> Any:
         "data": requests_out(rows, this_page.with_only_columns(OnboardingRequest.id), tenant),
         "next": next_cursor,
     }
-    if db.session.new:
-        db.session.commit()  # a consent link made for a redirectLink
+    db.session.commit()  # consent links made for redirectLinks
     return body
 
 

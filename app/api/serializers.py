@@ -14,7 +14,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from app.catalog import Catalog
-from app.consent.links import LinkChannel, consent_url, links_given_out_again, url_of_link
+from app.consent.links import (
+    LinkChannel,
+    added_link,
+    consent_url,
+    links_given_out_again,
+    url_of_link,
+)
 from app.extensions import db
 from app.models import Collective, ConsentStep, Entity, OnboardingRequest, Tenant
 from app.onboarding.audit import SYSTEM, Actor
@@ -212,19 +218,15 @@ def requests_out(
             else ()
         )
     }
-    pending = any(row.status == Status.PENDING for row in rows)
+    pending = [row.id for row in rows if row.status == Status.PENDING]
     given_out = links_given_out_again(page_ids) if pending else {}
-
-    def redirect_link(request_id: uuid.UUID) -> Callable[[], str]:
-        def link() -> str:
-            if request_id in given_out:
-                return url_of_link(given_out[request_id])
-            # None to give out again: one is made as a single read makes it (rare).
-            request = db.session.get_one(OnboardingRequest, request_id)
-            return consent_url(request, _caller(), LinkChannel.API)
-
-        return link
-
+    # A Pending request with no link to give out again gets one, as a single read would
+    # make it (the view commits it); those requests are loaded in one statement.
+    if missing := [request_id for request_id in pending if request_id not in given_out]:
+        for request in db.session.scalars(
+            select(OnboardingRequest).where(OnboardingRequest.id.in_(missing))
+        ):
+            given_out[request.id] = added_link(request, _caller(), LinkChannel.API).id
     return [
         _request_body(
             row,
@@ -235,7 +237,7 @@ def requests_out(
             _action(
                 row.status,
                 next((s for s in steps[row.id] if s.status != StepStatus.DONE), None),
-                redirect_link(row.id),
+                lambda: url_of_link(given_out[row.id]),  # noqa: B023 (called at once)
             ),
         )
         for row in rows

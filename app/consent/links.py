@@ -120,8 +120,7 @@ def newest_link(request: OnboardingRequest) -> ConsentLink | None:
 def links_given_out_again(request_ids: Select[Any]) -> dict[uuid.UUID, uuid.UUID]:
     """For a list of requests (`request_ids`, a statement selecting their ids), in one
     statement: the id of the link `current_link` would give out again, for each request
-    that has one (`url_of_link` makes its URL). The others need `current_link` itself,
-    which makes a new link."""
+    that has one (`url_of_link` makes its URL). The others need an `added_link`."""
     now = utcnow()
     newest: dict[uuid.UUID, tuple[uuid.UUID, datetime]] = {}
     for request_id, link_id, created_at in db.session.execute(
@@ -150,6 +149,14 @@ def current_link(
     link = newest_link(request)
     if link is not None and _given_out_again(link.created_at, utcnow()):
         return link
+    return added_link(request, actor, channel, record=record)
+
+
+def added_link(
+    request: OnboardingRequest, actor: Actor, channel: str, *, record: bool = True
+) -> ConsentLink:
+    """A new link (older ones stay valid) and its `link_created` event unless the caller
+    records its own: what `current_link` gives when the request has none to give again."""
     link = _make(request, actor, channel)
     if record:
         record_event(

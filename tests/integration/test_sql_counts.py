@@ -10,8 +10,16 @@ import uuid
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
-from app.models import Role, Tenant, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models import (
+    ConsentLink,
+    Role,
+    Tenant,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tests.integration.helpers import (
     HX,
     VIN,
@@ -101,6 +109,28 @@ def test_the_request_list_costs_the_same_for_1_10_or_100_rows(app, world, partne
     assert same_count(counts), describe(counts)
     # The key; the tenant; the rows; their steps, entities, collectives and consent links.
     assert counts[100].count <= 7, describe(counts)
+
+
+def test_a_first_listing_makes_every_missing_link_with_the_same_reads(
+    app, world, partner, sql
+) -> None:
+    # Requests made elsewhere (the wizard, an installer) have no link for the API yet: the
+    # list makes them all, loading those requests in one statement, not one by one.
+    add_requests(app, world.acme_id, 100, collective_ids=(world.household_id,))
+    logs = {
+        size: sql.of(lambda size=size: partner.get(f"{API}/onboarding/entities?limit={size}"))
+        for size in SIZES  # 1, then 9 more, then 90 more links to make
+    }
+    reads = {
+        size: [s for s in log.sql if s.lstrip().upper().startswith("SELECT")]
+        for size, log in logs.items()
+    }
+    assert len({len(found) for found in reads.values()}) == 1, describe(logs)
+    assert len(reads[100]) <= 6, describe(logs)
+    pending = [r for r in logs[100].response.json["data"] if r["action"]["redirectLink"]]
+    assert len(pending) > 10
+    with in_db(app) as session:
+        assert session.scalar(select(func.count()).select_from(ConsentLink)) == len(pending)
 
 
 def test_a_cursor_page_costs_what_the_first_page_costs(app, world, partner, sql) -> None:
