@@ -124,7 +124,7 @@ class Config:
     # The built-in manufacturer sandboxes answer for every provider without configuration.
     SANDBOX_PROVIDERS = os.environ.get("SANDBOX_PROVIDERS", "1").lower() in ("1", "true", "yes")
 
-    # Failed sign-ins allowed per account and per client address (Flask-Limiter notation,
+    # Failed sign-ins allowed per account and per client address (the `limits` notation,
     # counted in RATELIMIT_STORAGE_URI like the API's limits).
     SIGN_IN_ACCOUNT_LIMIT = os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "10 per 15 minutes")
     SIGN_IN_ADDRESS_LIMIT = os.environ.get("SIGN_IN_ADDRESS_LIMIT", "50 per 15 minutes")

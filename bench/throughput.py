@@ -760,7 +760,7 @@ def main() -> int:
     parser.add_argument(
         "--ratelimit-storage",
         default=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        help="Flask-Limiter storage, e.g. redis://127.0.0.1:6379/5 (default memory://)",
+        help="rate-limit storage (the `limits` library), e.g. redis://127.0.0.1:6379/5 (default memory://)",
     )
     parser.add_argument("--no-doc", action="store_true", help="print only, leave the doc")
     args = parser.parse_args()

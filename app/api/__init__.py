@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 from flask.sansio.blueprints import BlueprintSetupState
 
 from app.api.bodies import check_depth, read_body
@@ -14,6 +14,21 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 JSON_MIMETYPES = ("application/json",)
 NOT_AN_OBJECT = "The body must be a JSON object, like {}."
+
+
+@bp.before_request
+def _counted_first() -> None:
+    """Every call counts against its caller's rate limit, before anything else is read."""
+    from app.api.limits import count_api_call
+
+    count_api_call()
+
+
+@bp.after_request
+def _where_the_caller_stands(response: Response) -> Response:
+    from app.api.limits import limit_headers
+
+    return limit_headers(response)
 
 
 @bp.before_request
@@ -63,7 +78,5 @@ def _set_up(state: BlueprintSetupState) -> None:
 bp.record_once(_set_up)
 
 from app.api import collectives, docs, problems, routes, webhooks  # noqa: E402,F401
-from app.api.limits import api_limit, limiter  # noqa: E402
 
 problems.register(bp)
-limiter.limit(api_limit)(bp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -943,12 +944,26 @@ def test_rate_limits_are_per_key_and_answer_429_with_retry_after(
     app: Flask, acme: Partner, other: Partner
 ) -> None:
     app.config["API_RATE_LIMIT"] = "3 per minute"
-    for _ in range(3):
-        assert acme.get("/collectives").status_code == 200
+    for left in (2, 1, 0):
+        answer = acme.get("/collectives")
+        assert answer.status_code == 200
+        assert answer.headers["X-RateLimit-Limit"] == "3"
+        assert answer.headers["X-RateLimit-Remaining"] == str(left)
+        assert 0 < int(answer.headers["X-RateLimit-Reset"]) - time.time() <= 60
     limited = acme.get("/collectives")
     assert_problem(limited, 429)
     assert 0 < int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
     assert other.get("/collectives").status_code == 200
+
+
+def test_calls_without_a_valid_key_count_for_their_address(app: Flask, client) -> None:
+    # Counted before the key is read: guessing keys is limited like any other call.
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    wrong = {"Authorization": "Bearer eo_guess"}
+    for _ in range(3):
+        assert_problem(client.get(f"{API}/collectives", headers=wrong), 401)
+    assert_problem(client.get(f"{API}/collectives", headers=wrong), 429)
 
 
 # ---------------------------------------------------------------- the published document

@@ -4,13 +4,10 @@ process until the storage answers again. Never a 500."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 
-from app.api.limits import limiter
-from app.auth import throttle
+from app.api import limits
 from app.models import ApiKey, Tenant
 from tests.integration.helpers import PASSWORD, in_db, path_of, sign_in
 
@@ -18,15 +15,10 @@ NOBODY_LISTENS = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def storage_down(app: Flask) -> Iterator[None]:
+def storage_down(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = NOBODY_LISTENS
     app.config["SIGN_IN_ACCOUNT_LIMIT"] = "3 per minute"
-    limiter.init_app(app)
-    yield
-    # The limiter and the throttle live as long as the process: later tests start afresh.
-    limiter._storage_dead = False
-    throttle._storage_down_until = 0.0
-    throttle._in_process.storage.reset()
+    limits.init_app(app)  # counts in the storage configured now
 
 
 def test_sign_in_goes_on_and_failures_are_still_limited(app, world, storage_down):
